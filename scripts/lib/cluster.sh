@@ -25,6 +25,9 @@
 #   secrets/           JWT, PII and attachment keys shared by both nodes
 #   primary/, replica/ stacks running only PostgreSQL
 #   node-a/, node-b/   the application stacks
+#   attachments/       the attachment storage both nodes use (production: a
+#                      shared file system at one path on every node, or a
+#                      bucket; QA: a directory per node lost uploads)
 #   redis/             redis.pid, redis.log
 # Needs root (namespaces, and the stacks run their servers as postgres and
 # www-data).
@@ -267,6 +270,7 @@ _cluster_node_init() {
         STACK_SRC_DIR=$CLUSTER_SRC_DIR STACK_BIN_DIR=$CLUSTER_BIN_DIR
         STACK_LISTEN_ADDR=$addr STACK_METRICS_PORT=$mport
         STACK_EXTERNAL_DB_URL=$CLUSTER_DB_URL STACK_NCHAN_REDIS_URL=$CLUSTER_REDIS_URL
+        STACK_SHARED_ATTACHMENT_DIR=$CLUSTER_DIR/attachments
         STACK_API_WORKERS=${CLUSTER_WORKERS:-2} STACK_NGINX_WORKERS=1
         STACK_API_ENV=("${CLUSTER_API_ENV[@]}")
         stack_init "$CLUSTER_DIR/node-$x" "$CLUSTER_PORT" && _stack_dirs
@@ -352,6 +356,8 @@ cluster_down() {
 _cluster_node_status() {
     (
         stack_load "$CLUSTER_DIR/node-$1" || exit 1
+        # shellcheck disable=SC2034  # read by _stack_status_line
+        STACK_LOGS_HINT="logs in $STACK_LOG_DIR/"
         rc=0
         _stack_status_line support-api "$STACK_API_PIDFILE" "$STACK_API_SOCKET" || rc=1
         _stack_status_line support-chat "$STACK_CHAT_PIDFILE" "$STACK_CHAT_SOCKET" || rc=1
@@ -384,6 +390,7 @@ cluster_status() {
     done
     _cluster_pg_status primary "$CLUSTER_DB_URL" || rc=1
     _cluster_pg_status replica "$CLUSTER_READ_URL" || rc=1
-    _stack_status_line redis "$CLUSTER_REDIS_PIDFILE" "$CLUSTER_REDIS_URL" || rc=1
+    STACK_LOGS_HINT="$CLUSTER_DIR/redis/redis.log" \
+        _stack_status_line redis "$CLUSTER_REDIS_PIDFILE" "$CLUSTER_REDIS_URL" || rc=1
     return $rc
 }

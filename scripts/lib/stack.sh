@@ -30,6 +30,8 @@
 #                      nginx-access.log (JSON), nginx-error.log, hello-fcgi.log
 #   pg/data            the cluster (owned by `postgres` when run as root)
 #   nginx/             rendered nginx.conf, fastcgi_params, pid, temp dirs
+#   site/              chat-store.conf: nchan's Redis store when set (production:
+#                      /etc/support/nginx/chat-store.conf, the site's own file)
 #   attachments/       uploaded attachments (SUPPORT_ATTACHMENT_DIR; nginx serves
 #                      them from an internal location)
 #   clamd/             clamd.conf, its socket and pid (the virus scanner of
@@ -106,6 +108,9 @@ print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && { printf '%s\n' "$p"; 
 #                        two-node cluster gives each node its own)
 #   STACK_EXTERNAL_DB_URL  conninfo of a database this stack does not run
 #                        (the cluster's primary); empty: the stack's own
+#   STACK_SHARED_ATTACHMENT_DIR  attachment storage shared with other
+#                        stacks (the cluster's nodes, as production's shared
+#                        file system); empty: the stack's own attachments/
 #   STACK_PG_LISTEN, STACK_PG_PORT  PostgreSQL's listen_addresses (empty:
 #                        unix socket only) and port (5432)
 #   STACK_MIGRATIONS_DIR (default <src>/sql)
@@ -146,6 +151,7 @@ stack_init() {
     STACK_CHAT_BIN=${STACK_CHAT_BIN:-$STACK_BIN_DIR/support-chat}
     STACK_NCHAN_REDIS_URL=${STACK_NCHAN_REDIS_URL:-${SUPPORT_NCHAN_REDIS_URL:-}}
     STACK_EXTERNAL_DB_URL=${STACK_EXTERNAL_DB_URL:-}
+    STACK_SHARED_ATTACHMENT_DIR=${STACK_SHARED_ATTACHMENT_DIR:-}
     STACK_PG_LISTEN=${STACK_PG_LISTEN:-}
     STACK_PG_PORT=${STACK_PG_PORT:-5432}
     STACK_MIGRATIONS_DIR=${STACK_MIGRATIONS_DIR:-$STACK_SRC_DIR/sql}
@@ -208,7 +214,7 @@ _stack_derive() {
     STACK_NOTIFY_PORTFILE=$STACK_RUN_DIR/notify-sink.port
     STACK_NOTIFY_DIR=$STACK_DIR/notify
     STACK_NGINX_PIDFILE=$STACK_NGINX_DIR/nginx.pid
-    STACK_ATTACHMENT_DIR=$STACK_DIR/attachments
+    STACK_ATTACHMENT_DIR=${STACK_SHARED_ATTACHMENT_DIR:-$STACK_DIR/attachments}
     STACK_CLAMD_DIR=$STACK_DIR/clamd
     STACK_CLAMD_SOCKET=$STACK_CLAMD_DIR/clamd.sock
     STACK_CLAMD_PIDFILE=$STACK_CLAMD_DIR/clamd.pid
@@ -250,7 +256,7 @@ _stack_save() {
                 STACK_NGINX_CHAT_CONN STACK_NGINX_KB_CACHE STACK_NGINX_BENCH \
                 STACK_START_TIMEOUT STACK_STOP_TIMEOUT STACK_API_ENV \
                 STACK_CHAT_BIN STACK_NCHAN_REDIS_URL STACK_LISTEN_ADDR \
-                STACK_EXTERNAL_DB_URL STACK_PG_LISTEN STACK_PG_PORT |
+                STACK_EXTERNAL_DB_URL STACK_PG_LISTEN STACK_PG_PORT STACK_SHARED_ATTACHMENT_DIR |
                 sed 's/^declare -\([a-zA-Z-]*\) /declare -g\1 /; s/^declare -g- /declare -g /'
         } >"$STACK_DIR/stack.env.tmp"
     ) || return 1
@@ -893,20 +899,30 @@ stack_nginx_running() {
     _stack_pid_alive "$(_stack_read_pid "$STACK_NGINX_PIDFILE")"
 }
 
-# Render nginx/chat.conf.in into DIR/nginx/chat.conf (included by nginx.conf).
+# Render nginx/chat.conf.in and internal.conf.in into DIR/nginx/, and
+# DIR/site/chat-store.conf: nchan's store, the file a site owns in
+# production (/etc/support/nginx/chat-store.conf, docs/operations.md "Two
+# nodes"), which the snippets include by glob. Written from
+# STACK_NCHAN_REDIS_URL (Redis) or removed (nchan's memory), so the dev
+# stacks and the cluster take the store the way production does.
 _stack_chat_render() {
-    local redis=
+    local site=$STACK_DIR/site
+    mkdir -p "$site" && chmod 755 "$site" || return 1
     if [ -n "${STACK_NCHAN_REDIS_URL:-}" ]; then
         case $STACK_NCHAN_REDIS_URL in
         *[\"\;\ ]*) _stack_say "SUPPORT_NCHAN_REDIS_URL has unsafe characters"; return 1 ;;
         esac
-        redis="nchan_use_redis on; nchan_redis_url \"$STACK_NCHAN_REDIS_URL\";"
+        printf '%s\n' "# Written by scripts/lib/stack.sh from STACK_NCHAN_REDIS_URL." \
+            "nchan_use_redis on;" "nchan_redis_url \"$STACK_NCHAN_REDIS_URL\";" \
+            >"$site/chat-store.conf" || return 1
+    else
+        rm -f "$site/chat-store.conf"
     fi
-    _stack_render_to "$STACK_SRC_DIR/nginx/chat.conf.in" "$STACK_NGINX_DIR/chat.conf" "$redis" &&
-        _stack_render_to "$STACK_SRC_DIR/nginx/internal.conf.in" "$STACK_NGINX_DIR/internal.conf" "$redis"
+    _stack_render_to "$STACK_SRC_DIR/nginx/chat.conf.in" "$STACK_NGINX_DIR/chat.conf" &&
+        _stack_render_to "$STACK_SRC_DIR/nginx/internal.conf.in" "$STACK_NGINX_DIR/internal.conf"
 }
 
-# _stack_render_to TEMPLATE OUT REDIS [EXTRA] — the snippets' placeholders
+# _stack_render_to TEMPLATE OUT [EXTRA] — the snippets' placeholders
 # (nginx/*.conf.in but support.conf.in; make install renders the same
 # templates with production paths, Makefile.am).
 _stack_render_to() {
@@ -919,7 +935,7 @@ _stack_render_to() {
     tpl=${tpl//@LOG_DIR@/"$STACK_LOG_DIR"}
     tpl=${tpl//@HELLO_SOCKET@/"$STACK_HELLO_SOCKET"}
     tpl=${tpl//@CHAT_CONN_PER_IP@/"$STACK_NGINX_CHAT_CONN"}
-    tpl=${tpl//@CHAT_NCHAN_REDIS@/"$3"}
+    tpl=${tpl//@CHAT_STORE_CONF@/"$STACK_DIR/site/chat-store*.conf"}
     tpl=${tpl//@API_SOCKET@/"$STACK_API_SOCKET"}
     tpl=${tpl//@ATTACHMENT_DIR@/"$STACK_ATTACHMENT_DIR"}
     tpl=${tpl//@UPLOAD_TEMP_DIR@/"$STACK_NGINX_DIR/tmp/body"}
@@ -928,7 +944,7 @@ _stack_render_to() {
     tpl=${tpl//@RATE@/"$STACK_NGINX_RATE"}
     tpl=${tpl//@BURST@/"$STACK_NGINX_BURST"}
     tpl=${tpl//@KB_CACHE@/"$STACK_NGINX_KB_CACHE"}
-    tpl=${tpl//@EXTRA_LOCATIONS@/"${4:-}"}
+    tpl=${tpl//@EXTRA_LOCATIONS@/"${3:-}"}
     if [[ $tpl =~ @[A-Z_]+@ ]]; then
         _stack_say "unrendered placeholder ${BASH_REMATCH[0]} in $1"
         return 1
@@ -944,11 +960,11 @@ stack_nginx_render() {
     _stack_chat_render || return 1
     if [ "${STACK_NGINX_BENCH:-0}" = 1 ]; then
         _stack_render_to "$STACK_SRC_DIR/bench/nginx-locations.conf.in" \
-            "$STACK_NGINX_DIR/bench.conf" "" || return 1
+            "$STACK_NGINX_DIR/bench.conf" || return 1
         extra="include $STACK_NGINX_DIR/bench.conf;"
     fi
     for f in http operators public problems; do
-        _stack_render_to "$STACK_SRC_DIR/nginx/$f.conf.in" "$STACK_NGINX_DIR/$f.conf" "" "$extra" ||
+        _stack_render_to "$STACK_SRC_DIR/nginx/$f.conf.in" "$STACK_NGINX_DIR/$f.conf" "$extra" ||
             return 1
     done
     tpl=$(<"$STACK_SRC_DIR/nginx/support.conf.in") || return 1
@@ -1104,7 +1120,9 @@ _stack_ended() {
 
 # _stack_status_line NAME PIDFILE DETAIL — "running  pid N  DETAIL", or
 # stopped: by `down` (no pid file) or how it ended (its pid file outlived
-# it). 1 unless it runs.
+# it), and where its logs are (STACK_LOGS_HINT: the cluster's nodes are
+# no dev stack, QA: `scripts/dev logs` answered "no dev stack" for them).
+# 1 unless it runs.
 _stack_status_line() {
     local name=$1 pidfile=$2 detail=$3 pid
     pid=$(_stack_read_pid "$pidfile")
@@ -1113,8 +1131,8 @@ _stack_status_line() {
         return 0
     fi
     if [ -n "$pid" ]; then
-        printf '%-12s stopped  (pid %s %s: scripts/dev logs)\n' "$name" "$pid" \
-            "$(_stack_ended "$pidfile" "$pid")"
+        printf '%-12s stopped  (pid %s %s: %s)\n' "$name" "$pid" \
+            "$(_stack_ended "$pidfile" "$pid")" "${STACK_LOGS_HINT:-scripts/dev logs}"
     else
         printf '%-12s stopped\n' "$name"
     fi
@@ -1135,7 +1153,10 @@ _stack_status_part() {
 stack_status() {
     local rc=0
     printf '%-12s %s\n' stack "$STACK_DIR"
-    if stack_pg_running; then
+    if [ -n "${STACK_EXTERNAL_DB_URL:-}" ]; then
+        # Not this stack's to run (a cluster node: the cluster's primary).
+        printf '%-12s external %s\n' postgresql "$STACK_DATABASE_URL"
+    elif stack_pg_running; then
         printf '%-12s running  %s\n' postgresql "$STACK_DATABASE_URL"
     else
         printf '%-12s stopped\n' postgresql

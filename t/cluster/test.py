@@ -177,6 +177,22 @@ def admin_path(s, tok):
 async def check_chat_across_nodes():
     """A frame sent on a websocket of node a reaches a websocket on node b
     (nchan on Redis: the channel spans both nginx)."""
+    for node in "ab":
+        # The store as production takes it (docs/operations.md "Two nodes"):
+        # the site's own chat-store.conf, included by glob in every nchan
+        # location, never written into the snippets `make install` replaces.
+        d = os.path.join(DIR, "node-" + node)
+        with open(os.path.join(d, "site", "chat-store.conf")) as f:
+            expect("nchan_use_redis on;" in f.read(), f"node {node}: site/chat-store.conf")
+        inc = f"include {os.path.abspath(d)}/site/chat-store*.conf;"
+        for conf, n in (("chat.conf", 1), ("internal.conf", 2)):
+            with open(os.path.join(d, "nginx", conf)) as f:
+                text = f.read()
+            expect(text.count(inc) == n, f"node {node}: nginx/{conf} includes the store "
+                   f"{text.count(inc)} times, want {n}")
+            expect(not any(line.split("#")[0].strip().startswith("nchan_use_redis")
+                           for line in text.splitlines()),
+                   f"node {node}: nchan_use_redis rendered into nginx/{conf}")
     cust, admin = token("customer", user_id()), token("admin", user_id())
     s = chat_session("a", cust)
     # Staff write to a chat once it is theirs (409 session_waiting before):
@@ -243,6 +259,22 @@ def history_ids(node, tok, sid):
             return ids
 
 
+def status_names_a_dead_nodes_logs():
+    """With node a killed, `clusterctl status` exits 1 and sends to node
+    a's own log directory (QA: it said `scripts/dev logs`, which answers
+    "no dev stack" for a cluster); the node's stack says its database is
+    external (QA: "postgresql stopped")."""
+    r = subprocess.run([CTL, DIR, "status"], capture_output=True, text=True, timeout=60)
+    logs = f"logs in {os.path.abspath(DIR)}/node-a/log/"
+    expect(r.returncode == 1 and logs in r.stdout and "scripts/dev logs" not in r.stdout,
+           f"clusterctl status with node a down: exit {r.returncode}\n{r.stdout}")
+    r = subprocess.run([os.path.join(os.path.dirname(CTL), "stackctl"),
+                        os.path.join(DIR, "node-a"), "status"],
+                       capture_output=True, text=True, timeout=60)
+    expect(any(line.split()[:2] == ["postgresql", "external"] for line in r.stdout.splitlines()),
+           f"stackctl node-a status:\n{r.stdout}")
+
+
 async def check_node_down_clients_catch_up():
     """Node a is killed (SIGKILL: nginx, support-api, support-chat). Its
     websocket client reconnects to node b, which starts at the next message
@@ -260,6 +292,7 @@ async def check_node_down_clients_catch_up():
         await sub.wait(lambda x: len(x.messages()) >= 3, 10, "3 echoes on node a")
         ctl("kill-node", "a")
         await sub.wait(lambda x: x.closed is not None, 10, "node a's socket closing")
+        status_names_a_dead_nodes_logs()
         seen = [m["id"] for m in sub.messages()]
         for i in range(4):  # meanwhile, sent through node b (HTTP fallback)
             st, _, b = http("b", "POST", f"/support/chat/session/{s['session_id']}/messages",
@@ -335,11 +368,57 @@ def check_replica_serves_reads():
         ctl("start-pg", "replica")
 
 
+def raw(node, method, path, data=None, timeout=10):
+    """(status, body bytes) of a request with no token: a signed URL's
+    (path and query; an absolute URL's host is replaced by the node's)."""
+    if path.startswith("http"):
+        path = "/" + path.split("/", 3)[3]
+    req = urllib.request.Request(URL[node] + path, data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def check_attachments_across_nodes():
+    """Attachment storage is shared (one directory both nodes mount at the
+    same path, as docs/operations.md asks of production): an upload created
+    on node a and PUT through node b is scanned clean — by whichever node's
+    support-scan claims it, both run — and downloads through either node.
+    QA: with a directory per node, node a's scanner found no file
+    (attachment_file_missing), failed the row for good, and node b's
+    download of a's upload was 404."""
+    cust = token("customer", user_id())
+    body = ("shared storage " + uuid.uuid4().hex + "\n").encode()
+    st, _, a = http("a", "POST", "/support/attachments", cust,
+                    {"filename": "cluster.txt", "content_type": "text/plain",
+                     "size": len(body)})
+    expect(st == 201 and a.get("upload_url"), f"POST /support/attachments on a: {st} {a}")
+    st, out = raw("b", "PUT", a["upload_url"], body)
+    expect(200 <= st < 300, f"PUT upload_url through node b: {st} {out[:300]!r}")
+
+    def scanned():
+        st, _, m = http("a", "GET", f"/support/attachments/{a['id']}", cust)
+        expect(st == 200, f"GET /support/attachments/{a['id']} on a: {st} {m}")
+        expect(m["status"] in ("pending", "clean"), f"scanned: {m}")
+        return m["status"] == "clean"
+    wait_for(scanned, 20, "the upload clean on node a")
+    for meta_node in "ab":
+        st, _, m = http(meta_node, "GET", f"/support/attachments/{a['id']}", cust)
+        expect(st == 200 and m.get("download_url"), f"metadata on {meta_node}: {st} {m}")
+        for node in "ab":
+            st, got = raw(node, "GET", m["download_url"])
+            expect(st == 200 and got == body,
+                   f"download (URL from {meta_node}) through node {node}: {st} {got[:200]!r}")
+
+
 CHECKS = [
     ("chat_across_nodes", check_chat_across_nodes),
     ("rate_limits_across_nodes", check_rate_limits_across_nodes),
     ("node_down_clients_catch_up", check_node_down_clients_catch_up),
     ("replica_serves_reads", check_replica_serves_reads),
+    ("attachments_across_nodes", check_attachments_across_nodes),
 ]
 
 

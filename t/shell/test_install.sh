@@ -229,6 +229,7 @@ for f in "$root$datadir"/nginx/*; do
         -e "s#/run/support-nginx/#$root/run/support-nginx/#g" \
         -e "s#/run/support-api/#$root/run/support-api/#g" \
         -e "s#/run/support-chat/#$root/run/support-chat/#g" \
+        -e "s#$confdir/nginx/#$tmp/site/#g" \
         "$f" >"$tmp/nginx/conf/${f##*/}"
 done
 # (Debian loads nchan and headers-more from /etc/nginx/modules-enabled/,
@@ -254,6 +255,38 @@ else
     printf '%s\n' "$out"
     fail "nginx -t accepts the production site"
 fi
+# nchan's store is the site's own file, included by glob in every nchan
+# location (QA: rendered into the snippets, Redis was dropped by each
+# upgrade's make install): no file is nchan's memory, and with Redis in it
+# (several nodes) the site is still valid.
+check "chat.conf takes nchan's store from the site's file" \
+    test "$(grep -c "^ *include $confdir/nginx/chat-store\*\.conf;$" \
+        "$root$datadir/nginx/chat.conf")" = 1
+check "internal.conf's publishers take nchan's store from the site's file" \
+    test "$(grep -c "^ *include $confdir/nginx/chat-store\*\.conf;$" \
+        "$root$datadir/nginx/internal.conf")" = 2
+check "no nchan store directive in the installed snippets" \
+    bash -c '! grep -n "^[^#]*nchan_\(use_redis\|redis_url\)" "$@"' _ "$root$datadir"/nginx/*.conf
+check "make install writes no chat-store.conf" test ! -e "$root$confdir/nginx"
+mkdir -p "$tmp/site"
+printf '%s\n' 'nchan_use_redis on;' 'nchan_redis_url "redis://127.0.0.1:6379";' \
+    >"$tmp/site/chat-store.conf"
+# and a node behind a load balancer: the site's realip lines taken in
+cp "$tmp/nginx/conf/support-site.conf" "$tmp/site.conf.one-node"
+sed -i 's/^\( *\)#\(set_real_ip_from\|real_ip_header\|real_ip_recursive\) /\1\2 /' \
+    "$tmp/nginx/conf/support-site.conf"
+check "the site has the realip lines for a load balancer" \
+    test "$(grep -c '^ *\(set_real_ip_from\|real_ip_header\|real_ip_recursive\) ' \
+        "$tmp/nginx/conf/support-site.conf")" = 3
+if out=$(nginx -t -p "$tmp/nginx/" -c "$tmp/nginx/nginx.conf" 2>&1); then
+    ok "nginx -t accepts the production site with Redis in chat-store.conf and realip"
+else
+    printf '%s\n' "$out"
+    fail "nginx -t accepts the production site with Redis in chat-store.conf and realip"
+fi
+# the site run below: one node, nchan's memory, no balancer
+rm -f "$tmp/site/chat-store.conf"
+mv -f "$tmp/site.conf.one-node" "$tmp/nginx/conf/support-site.conf"
 
 # ----------------------------------------------------------------- systemd
 unit() { echo "$root$unitdir/$1"; }
