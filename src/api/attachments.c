@@ -219,7 +219,8 @@ sp_api_attachment_create(struct sp_req *r, struct sp_problem *p)
     /* Every attempt counts, before its body is read, as ticket creates do
      * (API.md §1): a row is cheap, but each may hold up to 25 MiB until the
      * cleanup takes what was never attached. */
-    if (!attachments_on(r, p) || sp_api_attachment_rate_limit(r, p) != SP_OK)
+    const struct sp_api_replay replay = {replay_attachment, NULL};
+    if (!attachments_on(r, p) || sp_api_attachment_rate_limit(r, &replay, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[A_COUNT];
     bool shaped = sp_api_read_body(r, create_fields, A_COUNT, v, p) != NULL;

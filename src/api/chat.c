@@ -153,15 +153,33 @@ replay_session(struct sp_req *r, void *input, const char *public_id, struct sp_b
     return SP_OK;
 }
 
+/* After a replay's commit: the old token no longer opens the session,
+ * and its connections are cut off like any participant who lost access
+ * (API.md §7); they reconnect with the new token. */
+static void
+revoke_rotated(struct sp_req *r, const struct create_input *in)
+{
+    if (in->rotated == NULL)
+        return;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *who = sp_arena_sprintf(r->arena, "customer-%s", r->principal.sub);
+    sp_chat_access_revoke_principal(&ctx, in->rotated, who);
+}
+
 enum sp_rc
 sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
 {
     sp_resp_header(r, "Cache-Control", "no-store");
     /* API.md §1 (chat sessions): every attempt counts, before its body is
      * read — a malformed or refused one and a replay too — so every
-     * answer carries the RateLimit-* headers (as ticket creation). */
-    if (sp_api_chat_session_rate_limit(r, p) != SP_OK)
+     * answer carries the RateLimit-* headers (as ticket creation); a
+     * replay over the limit rotates the token as one under it does. */
+    struct create_input in = {0};
+    const struct sp_api_replay replay = {replay_session, &in};
+    if (sp_api_chat_session_rate_limit(r, &replay, p) != SP_OK) {
+        revoke_rotated(r, &in);
         return p->rc;
+    }
     struct sp_field_value v[C_COUNT];
     memset(v, 0, sizeof(v));
     /* An empty body is a session without a first message. */
@@ -175,7 +193,7 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     const char *first = NULL;
     if (v[C_MESSAGE].present)
         first = sp_api_body_html(r, "message", &v[C_MESSAGE], SP_CHAT_BODY_MAX, p);
-    struct create_input in = {.attachments = sp_api_attachment_ids(r, &v[C_ATTACHMENTS], p)};
+    in.attachments = sp_api_attachment_ids(r, &v[C_ATTACHMENTS], p);
     if (in.attachments.n > 0 && !json_object_object_get_ex(json, "message", NULL))
         sp_problem_field(p, "attachments", "requires_message",
                          "attachments go with a first message");
@@ -199,14 +217,7 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
         sp_api_attachments_with_errors(r, &in.attachments, p);
         return p->rc;
     }
-    /* After the commit: the old token no longer opens the session, and its
-     * connections are cut off like any participant who lost access
-     * (API.md §7); they reconnect with the new token. */
-    if (in.rotated != NULL) {
-        struct sp_ctx ctx = sp_api_ctx(r);
-        const char *who = sp_arena_sprintf(r->arena, "customer-%s", r->principal.sub);
-        sp_chat_access_revoke_principal(&ctx, in.rotated, who);
-    }
+    revoke_rotated(r, &in);
     return SP_OK;
 }
 
@@ -306,8 +317,7 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
      * carries the RateLimit-* headers. */
     struct sp_rate_window window;
     const char *bucket = sp_api_chat_message_limit(r, s.public_id, &window);
-    struct sp_rate_result rate;
-    if (sp_api_rate_limit(r, bucket, &window, 1, &rate, p) != SP_OK)
+    if (sp_api_create_rate_limit(r, bucket, &window, 1, SP_API_REPLAY_STORED, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[M_COUNT];
     if (sp_api_read_fields(r, message_fields, M_COUNT, v, p) == NULL)
@@ -524,8 +534,9 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
     }
     /* A customer's transfer makes a ticket: it counts against the
      * ticket-creation limits (API.md §7). Agents and admins are not
-     * limited; a session that already has its ticket creates nothing. */
-    if (customer && s.ticket_public_id == NULL && sp_api_ticket_rate_limit(r, p) != SP_OK)
+     * limited; a session that already has its ticket creates nothing.
+     * A transfer keeps no Idempotency-Key answer: none to replay. */
+    if (customer && s.ticket_public_id == NULL && sp_api_ticket_rate_limit(r, NULL, p) != SP_OK)
         return p->rc;
     struct sp_ticket t;
     bool created;

@@ -680,40 +680,107 @@ sp_api_create_secret(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn rep
     return create(r, fn, replay, input, p);
 }
 
-enum sp_rc
-sp_api_rate_limit(struct sp_req *r, const char *bucket, const struct sp_rate_window *windows,
-                  int nwindows, struct sp_rate_result *out, struct sp_problem *p)
-{
-    struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_rate_hit(&ctx, bucket, windows, nwindows, out, p) != SP_OK)
-        return p->rc;
-    return sp_api_rate_answer(r, out, p);
-}
-
-enum sp_rc
-sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rate, struct sp_problem *p)
+static void
+rate_headers(struct sp_req *r, const struct sp_rate_result *rate)
 {
     sp_resp_header(r, "RateLimit-Limit", sp_arena_sprintf(r->arena, "%ld", rate->limit));
     sp_resp_header(r, "RateLimit-Remaining", sp_arena_sprintf(r->arena, "%ld", rate->remaining));
     sp_resp_header(r, "RateLimit-Reset", sp_arena_sprintf(r->arena, "%ld", rate->reset_seconds));
-    if (rate->allowed)
-        return SP_OK;
+}
+
+/* The 429 of a refused request (its RateLimit-* headers already set). */
+static enum sp_rc
+refuse(struct sp_req *r, const struct sp_rate_result *rate, struct sp_problem *p)
+{
     sp_resp_header(r, "Retry-After", sp_arena_sprintf(r->arena, "%ld", rate->reset_seconds));
     return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
                           "too many requests: %ld allowed; try again in %ld s", rate->limit,
                           rate->reset_seconds);
 }
 
+enum sp_rc
+sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rate, struct sp_problem *p)
+{
+    rate_headers(r, rate);
+    return rate->allowed ? SP_OK : refuse(r, rate, p);
+}
+
+/* The create step of a request the limit refused: nothing is made, so a
+ * new key's claim rolls back with it. */
+static enum sp_rc
+refused_create(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
+               struct sp_problem *p)
+{
+    (void)r;
+    (void)input;
+    (void)body;
+    (void)out;
+    return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited", "refused by its rate limit");
+}
+
+/* A refused request with an Idempotency-Key goes through the create
+ * protocol with the refusal as its create step: the protocol's own claim
+ * (the same user and request fingerprint) and replay answer a key that
+ * holds this request's answer, refuse it with another request's (422
+ * idempotency_key_reused: waiting would not make it right), and wait for
+ * one still in flight, then replay (as a duplicate under the limit does);
+ * the 429 only when nothing is stored under the key (API.md §1 "Rate
+ * limits"). A client that lost the first answer gets it back (QA). */
+static enum sp_rc
+refused(struct sp_req *r, const struct sp_rate_result *rate, const struct sp_api_replay *replay,
+        struct sp_problem *p)
+{
+    const char *key = sp_req_header(r, "Idempotency-Key");
+    rate_headers(r, rate);
+    if (replay == NULL || key == NULL || !idempotency_key_ok(key))
+        return refuse(r, rate, p);   /* nothing can be stored under it */
+    if (create(r, refused_create, replay->fn, replay->input, p) == SP_OK)
+        /* answered by the replay: the handler goes no further */
+        return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited", "answered by a replay");
+    if (p->rc != SP_RATE_LIMITED)   /* only the refused create step says so */
+        return p->rc;
+    sp_problem_init(p);
+    return refuse(r, rate, p);
+}
+
+/* Counts a request in bucket's windows and answers for it (see
+ * sp_api_create_rate_limit). */
+static enum sp_rc
+limit(struct sp_req *r, const char *bucket, const struct sp_rate_window *windows, int nwindows,
+      const struct sp_api_replay *replay, struct sp_rate_result *out, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_rate_hit(&ctx, bucket, windows, nwindows, out, p) != SP_OK)
+        return p->rc;
+    return out->allowed ? sp_api_rate_answer(r, out, p) : refused(r, out, replay, p);
+}
+
+enum sp_rc
+sp_api_rate_limit(struct sp_req *r, const char *bucket, const struct sp_rate_window *windows,
+                  int nwindows, struct sp_rate_result *out, struct sp_problem *p)
+{
+    return limit(r, bucket, windows, nwindows, NULL, out, p);
+}
+
+enum sp_rc
+sp_api_create_rate_limit(struct sp_req *r, const char *bucket,
+                         const struct sp_rate_window *windows, int nwindows,
+                         const struct sp_api_replay *replay, struct sp_problem *p)
+{
+    struct sp_rate_result rate;
+    return limit(r, bucket, windows, nwindows, replay, &rate, p);
+}
+
 /* The caller's attempts at one kind of create, counted in the bucket
  * <kind>:<sub> in two windows. */
 static enum sp_rc
 creates_limit(struct sp_req *r, const char *kind, struct sp_rate_window short_window,
-              struct sp_rate_window long_window, struct sp_problem *p)
+              struct sp_rate_window long_window, const struct sp_api_replay *replay,
+              struct sp_problem *p)
 {
     const struct sp_rate_window windows[2] = {short_window, long_window};
-    struct sp_rate_result rate;
-    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "%s:%s", kind, r->principal.sub),
-                             windows, 2, &rate, p);
+    return sp_api_create_rate_limit(r, sp_arena_sprintf(r->arena, "%s:%s", kind, r->principal.sub),
+                                    windows, 2, replay, p);
 }
 
 struct sp_party
@@ -727,48 +794,52 @@ sp_api_party(const struct sp_req *r)
  * minute window of per_minute. */
 static enum sp_rc
 minute_limit(struct sp_req *r, const char *kind, const char *who, long per_minute,
-             struct sp_problem *p)
+             const struct sp_api_replay *replay, struct sp_problem *p)
 {
     const struct sp_rate_window window = {60, per_minute};
-    struct sp_rate_result rate;
-    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "%s:%s", kind, who), &window, 1,
-                             &rate, p);
+    return sp_api_create_rate_limit(r, sp_arena_sprintf(r->arena, "%s:%s", kind, who), &window,
+                                    1, replay, p);
 }
 
 enum sp_rc
-sp_api_attachment_rate_limit(struct sp_req *r, struct sp_problem *p)
+sp_api_attachment_rate_limit(struct sp_req *r, const struct sp_api_replay *replay,
+                             struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
     return minute_limit(r, "attachment_create", sp_party_key(r->arena, sp_api_party(r)),
-                        app->cfg.attachment_rate_per_minute, p);
+                        app->cfg.attachment_rate_per_minute, replay, p);
 }
 
 enum sp_rc
-sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p)
+sp_api_ticket_rate_limit(struct sp_req *r, const struct sp_api_replay *replay,
+                         struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
     const struct sp_config *cfg = &app->cfg;
     return creates_limit(r, "ticket_create",
                          (struct sp_rate_window){60, cfg->ticket_rate_per_minute},
-                         (struct sp_rate_window){86400, cfg->ticket_rate_per_day}, p);
+                         (struct sp_rate_window){86400, cfg->ticket_rate_per_day}, replay, p);
 }
 
 enum sp_rc
-sp_api_ticket_reply_rate_limit(struct sp_req *r, struct sp_problem *p)
+sp_api_ticket_reply_rate_limit(struct sp_req *r, const struct sp_api_replay *replay,
+                               struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
     return minute_limit(r, "ticket_reply", r->principal.sub,
-                        app->cfg.ticket_reply_rate_per_minute, p);
+                        app->cfg.ticket_reply_rate_per_minute, replay, p);
 }
 
 enum sp_rc
-sp_api_chat_session_rate_limit(struct sp_req *r, struct sp_problem *p)
+sp_api_chat_session_rate_limit(struct sp_req *r, const struct sp_api_replay *replay,
+                               struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
     const struct sp_config *cfg = &app->cfg;
     return creates_limit(r, "chat_session",
                          (struct sp_rate_window){60, cfg->chat_session_rate_per_minute},
-                         (struct sp_rate_window){3600, cfg->chat_session_rate_per_hour}, p);
+                         (struct sp_rate_window){3600, cfg->chat_session_rate_per_hour}, replay,
+                         p);
 }
 
 const char *

@@ -288,6 +288,20 @@ enum sp_rc sp_api_rate_limit(struct sp_req *r, const char *bucket,
                              const struct sp_rate_window *windows, int nwindows,
                              struct sp_rate_result *out, struct sp_problem *p);
 
+/* How a limited create replays an Idempotency-Key over its limit (below). */
+struct sp_api_replay;
+/* sp_api_rate_limit for a create that takes an Idempotency-Key (API.md §1
+ * "Rate limits"): a request the limit refuses whose key holds the answer
+ * to this same request is answered that answer, replayed as the create
+ * protocol replays it (replay: how; NULL: never, the 429), with the
+ * RateLimit-* headers and no Retry-After. Refused, not SP_OK either way:
+ * p holds the 429 (or the key's own refusal: 422 idempotency_key_reused),
+ * unless r->responded: the replay was the answer. Only a refused request
+ * looks its key up: one under the limit costs nothing more. */
+enum sp_rc sp_api_create_rate_limit(struct sp_req *r, const char *bucket,
+                                    const struct sp_rate_window *windows, int nwindows,
+                                    const struct sp_api_replay *replay, struct sp_problem *p);
+
 /* The answer to a request counted as `rate` (by sp_api_rate_limit, or by a
  * statement that counted it along with its work): the RateLimit-*
  * headers, and 429 rate_limited + Retry-After when it was refused. */
@@ -300,22 +314,30 @@ enum sp_rc sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rat
  * party. */
 struct sp_party sp_api_party(const struct sp_req *r);
 
+/* The limits below are sp_api_create_rate_limit's: replay says how the
+ * create replays a refused request's Idempotency-Key (NULL: a request
+ * that takes none, the 429). */
+
 /* The attachment-creation limit of the caller (API.md §10:
  * SUPPORT_ATTACHMENT_RATE_PER_MINUTE, bucket attachment_create:<party>). */
-enum sp_rc sp_api_attachment_rate_limit(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_attachment_rate_limit(struct sp_req *r, const struct sp_api_replay *replay,
+                                        struct sp_problem *p);
 
 /* The ticket-creation limits of a customer (API.md §1: per minute and per
  * day, bucket ticket_create:<sub>): every way a customer makes a ticket
  * counts against them (POST /support/tickets, a chat transfer to a
  * ticket). */
-enum sp_rc sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_ticket_rate_limit(struct sp_req *r, const struct sp_api_replay *replay,
+                                    struct sp_problem *p);
 /* The reply limit of a customer (API.md §1: per minute, bucket
  * ticket_reply:<sub>, all of their tickets together): each reply may mail
  * the assigned agent, so a flood of replies is a flood of mail too. */
-enum sp_rc sp_api_ticket_reply_rate_limit(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_ticket_reply_rate_limit(struct sp_req *r, const struct sp_api_replay *replay,
+                                          struct sp_problem *p);
 /* The chat-session creation limits of a customer (API.md §1: per minute
  * and per hour, bucket chat_session:<sub>). */
-enum sp_rc sp_api_chat_session_rate_limit(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_chat_session_rate_limit(struct sp_req *r, const struct sp_api_replay *replay,
+                                          struct sp_problem *p);
 
 /* The message limit of a chat session for the caller's side (API.md §7:
  * per minute, bucket chat_message:<session public id>:customer|staff),
@@ -354,6 +376,17 @@ enum sp_rc sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input,
 typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char *resource_id,
                                        struct sp_buf *body, struct sp_api_created *out,
                                        struct sp_problem *p);
+/* How a limited create replays the stored answer of a refused request's
+ * Idempotency-Key (sp_api_create_rate_limit): as its create does — fn
+ * NULL: the answer as stored (sp_api_create); else the replay step and
+ * its input of an answer with a secret (sp_api_create_secret). */
+struct sp_api_replay {
+    sp_api_replay_fn fn;
+    void *input;
+};
+/* The replay of sp_api_create's creates. */
+#define SP_API_REPLAY_STORED (&(const struct sp_api_replay){NULL, NULL})
+
 /* sp_api_create() for answers that carry a secret shown once: only the
  * status and Location are stored with the key, and a replay answers what
  * replay builds (e.g. the same resource with a fresh secret). */

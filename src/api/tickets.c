@@ -116,7 +116,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
 {
     /* API.md §1: every attempt counts, a malformed one and a replay too,
      * so every answer carries the RateLimit-* headers. */
-    if (sp_api_ticket_rate_limit(r, p) != SP_OK)
+    if (sp_api_ticket_rate_limit(r, SP_API_REPLAY_STORED, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[F_COUNT];
     struct json_object *json = sp_api_read_fields(r, create_fields, F_COUNT, v, p);
@@ -325,7 +325,7 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
 {
     /* API.md §1: every attempt counts, as a create's does (a refused one
      * and a replay too), so every answer carries the RateLimit-* headers. */
-    if (sp_api_ticket_reply_rate_limit(r, p) != SP_OK)
+    if (sp_api_ticket_reply_rate_limit(r, SP_API_REPLAY_STORED, p) != SP_OK)
         return p->rc;
     struct reply_input in;
     if (public_id_param(r, &in.public_id, p) != SP_OK)

@@ -721,3 +721,24 @@ sp_json_compact(struct json_object *o, size_t *len)
     const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, len);
     return s;
 }
+
+char *
+sp_json_minify(struct sp_arena *a, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    char *out = sp_arena_alloc(a, strlen(s) + 1), *o = out;
+    bool in_string = false;
+    for (; *s != '\0'; s++) {
+        if (in_string && *s == '\\' && s[1] != '\0') {
+            *o++ = *s++;   /* an escape: the next character is the string's */
+        } else if (*s == '"') {
+            in_string = !in_string;
+        } else if (!in_string && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
+            continue;   /* JSON's whitespace (RFC 8259 §2) */
+        }
+        *o++ = *s;
+    }
+    *o = '\0';
+    return out;
+}

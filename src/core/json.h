@@ -92,5 +92,10 @@ bool sp_json_has_nul(struct json_object *s);
 
 /* Serializes compactly; the text is owned by (cached in) o. */
 const char *sp_json_compact(struct json_object *o, size_t *len);
+/* The JSON text s (valid JSON, or NULL) without the whitespace outside
+ * its strings, in a's memory: compact as the API's JSON writer writes,
+ * for a text PostgreSQL rendered (json_build_object writes
+ * {"id" : 1, "name" : …}). NULL for NULL. */
+char *sp_json_minify(struct sp_arena *a, const char *s);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "db/db.h"
 
 /* Writes a column's cast with "$" replaced by the parameter number. */
@@ -26,7 +27,7 @@ sp_table_rows_read(struct sp_arena *a, const PGresult *r, int limit, struct sp_t
     int rows = sp_db_page(r, limit, "id", &out->next_after), json = PQfnumber(r, "json");
     out->json = sp_arena_calloc(a, (size_t)rows + 1, sizeof(*out->json));
     for (out->n = 0; (int)out->n < rows; out->n++)
-        out->json[out->n] = sp_db_str(r, (int)out->n, json);
+        out->json[out->n] = sp_json_minify(a, sp_db_str(r, (int)out->n, json));
 }
 
 enum sp_rc
@@ -71,13 +72,13 @@ row_cols(struct sp_arena *a, const struct sp_table *t)
 
 /* Row 0 of r, read into out; false when r has no row. */
 static bool
-read_row(PGresult *r, struct sp_table_row *out)
+read_row(struct sp_arena *a, PGresult *r, struct sp_table_row *out)
 {
     if (PQntuples(r) != 1)
         return false;
     out->id = sp_db_int(r, 0, PQfnumber(r, "id"));
     out->version = sp_db_int(r, 0, PQfnumber(r, "version"));
-    out->json = sp_db_str(r, 0, PQfnumber(r, "json"));
+    out->json = sp_json_minify(a, sp_db_str(r, 0, PQfnumber(r, "json")));
     return true;
 }
 
@@ -90,7 +91,7 @@ sp_table_get(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, lon
     PGresult *r = by_id(db, a, sql, id, true, p);
     if (r == NULL)
         return p->rc;
-    read_row(r, out);
+    read_row(a, r, out);
     return SP_OK;
 }
 
@@ -129,7 +130,7 @@ sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
     if (r == NULL)
         return conflict(t, p);
     *out = (struct sp_table_row){0};
-    read_row(r, out);
+    read_row(a, r, out);
     return SP_OK;
 }
 
@@ -204,7 +205,7 @@ sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, 
     PGresult *r = sp_db_exec_dynamic(db, a, sql, n, false, params, p);
     if (r == NULL)
         return conflict(t, p);
-    if (!read_row(r, out))
+    if (!read_row(a, r, out))
         return sp_table_missed(db, a, t, params[0], if_match, p);
     return SP_OK;
 }

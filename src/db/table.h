@@ -4,7 +4,8 @@
  * their defaults), a partial update, a delete — each one statement
  * assembled from the description and prepared once per connection
  * (sp_db_exec_dynamic). Rows come back as one JSON object text each,
- * rendered by the owner's expression, ready to embed in a reply.
+ * rendered by the owner's expression, ready to embed in a reply: compact
+ * as the API's own JSON (json_build_object's " : " and ", " taken out).
  * The domain module that owns a table declares its struct sp_table, in
  * its struct sp_admin_store (domain/admin_store.h: categories, agents,
  * rule_store, sla_policies); column names come from that description
@@ -52,14 +53,14 @@ struct sp_table_value {
 };
 
 /* One row: its id, its version (0 when the table is not versioned) and
- * its JSON text (owned by the arena's results). */
+ * its compact JSON text (in the arena). */
 struct sp_table_row {
     long long id;
     long long version;
     const char *json;
 };
 
-/* Rows as JSON object texts (owned by the arena's results). */
+/* Rows as compact JSON object texts (in the arena). */
 struct sp_table_rows {
     const char **json;
     size_t n;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "core/arena.h"
+#include "core/json.h"
 #include "db/db.h"
 #include "domain/categories.h"
 
@@ -23,6 +24,14 @@
     SEP C(PR_JSON, POLICY_JSON "::text", str, json)
 enum { POLICY_ROW(SP_COL_ENUM, ) PR_COUNT };
 SP_ROW_READER(read_policy_row, struct sp_table_row, POLICY_ROW)
+
+/* Row 0 of a put, compact as the store's other rows are (db/table.c). */
+static void
+read_put_row(struct sp_ctx *ctx, const PGresult *r, struct sp_table_row *row)
+{
+    read_policy_row(r, 0, row);
+    row->json = sp_json_minify(ctx->arena, row->json);
+}
 
 /* No columns: the writes are sp_sla_policy_put's. Versioned (sql/053):
  * every write that changes a row bumps its version, the ETag If-Match
@@ -166,7 +175,7 @@ sp_sla_policy_put(struct sp_ctx *ctx, const struct sp_sla_policy_input *in, long
             return p->rc;
         if (PQntuples(r) != 1)
             return sp_category_unknown(p, SP_CATEGORY_ANY);
-        read_policy_row(r, 0, row);
+        read_put_row(ctx, r, row);
         return SP_OK;
     }
     const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", id), first, resolution,
@@ -175,7 +184,7 @@ sp_sla_policy_put(struct sp_ctx *ctx, const struct sp_sla_policy_input *in, long
     if (r == NULL)
         return p->rc;
     if (PQntuples(r) == 1) {
-        read_policy_row(r, 0, row);
+        read_put_row(ctx, r, row);
         return SP_OK;
     }
     /* Removed since sp_sla_policy_current found it: no current row for

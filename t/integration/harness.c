@@ -1408,10 +1408,11 @@ sp_t_ticket_create_json_at(const char *file, int line, const struct sp_t_user *u
     return id;
 }
 
-/* One easy handle of a parallel batch: call c, answered into out. */
+/* One easy handle of a parallel batch: call c with the extra headers
+ * (NULL: none), answered into out. */
 static CURL *
 t_call_handle(const char *base, size_t blen, const struct sp_t_call *c, const char *content_type,
-              struct curl_slist **hl, struct sp_t_resp *out)
+              const char *const headers[], struct curl_slist **hl, struct sp_t_resp *out)
 {
     struct sp_arena *a = t_a();
     out->body = calloc(1, 1);
@@ -1423,6 +1424,8 @@ t_call_handle(const char *base, size_t blen, const struct sp_t_call *c, const ch
     *hl = curl_slist_append(*hl, content_type != NULL
                                      ? sp_arena_sprintf(a, "Content-Type: %s", content_type)
                                      : "Content-Type:");
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        *hl = curl_slist_append(*hl, headers[i]);
     ck_assert_msg(*hl != NULL, "out of memory");
     curl_easy_setopt(h, CURLOPT_URL, sp_arena_sprintf(a, "%.*s%s", (int)blen, base, c->path));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hl);
@@ -1473,10 +1476,11 @@ t_calls_run(const char *file, int line, CURLM *m, size_t n, const struct sp_t_ca
 }
 
 /* The batch of calls: json_types, each call's JSON type (none without a
- * body); else content_type for all (NULL: none). */
+ * body); else content_type for all (NULL: none); headers on each. */
 static void
 t_calls(const char *file, int line, size_t n, const struct sp_t_call calls[], bool json_types,
-        const char *content_type, struct sp_t_resp *out[], size_t finished[])
+        const char *content_type, const char *const headers[], struct sp_t_resp *out[],
+        size_t finished[])
 {
     struct sp_arena *a = t_a();
     const char *base = t_env("SP_TEST_BASE_URL");
@@ -1491,7 +1495,7 @@ t_calls(const char *file, int line, size_t n, const struct sp_t_call calls[], bo
         out[i] = calloc(1, sizeof(*out[i]));
         ck_assert_msg(out[i] != NULL, "out of memory");
         const char *type = !json_types ? content_type : calls[i].json ? SP_T_JSON : NULL;
-        h[i] = t_call_handle(base, blen, &calls[i], type, &hl[i], out[i]);
+        h[i] = t_call_handle(base, blen, &calls[i], type, headers, &hl[i], out[i]);
         ck_assert_msg(curl_multi_add_handle(m, h[i]) == CURLM_OK, "%s:%d: curl_multi_add_handle",
                       file, line);
     }
@@ -1511,23 +1515,32 @@ t_calls(const char *file, int line, size_t n, const struct sp_t_call calls[], bo
 }
 
 void
-sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
-                 const char *const paths[], const char *const tokens[],
-                 const char *content_type, const char *body, struct sp_t_resp *out[])
+sp_t_parallel_with_at(const char *file, int line, size_t n, const char *method,
+                      const char *const paths[], const char *const tokens[],
+                      const char *content_type, const char *body, const char *const headers[],
+                      struct sp_t_resp *out[])
 {
     struct sp_arena *a = t_a();
     struct sp_t_call *calls = sp_arena_calloc(a, n, sizeof(*calls));
     for (size_t i = 0; i < n; i++)
         calls[i] = (struct sp_t_call){method, paths[i], tokens[i], body};
-    t_calls(file, line, n, calls, false, content_type, out,
+    t_calls(file, line, n, calls, false, content_type, headers, out,
             sp_arena_calloc(a, n, sizeof(size_t)));
+}
+
+void
+sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
+                 const char *const paths[], const char *const tokens[],
+                 const char *content_type, const char *body, struct sp_t_resp *out[])
+{
+    sp_t_parallel_with_at(file, line, n, method, paths, tokens, content_type, body, NULL, out);
 }
 
 void
 sp_t_calls_at(const char *file, int line, size_t n, const struct sp_t_call calls[],
               struct sp_t_resp *out[], size_t finished[])
 {
-    t_calls(file, line, n, calls, true, NULL, out, finished);
+    t_calls(file, line, n, calls, true, NULL, NULL, out, finished);
 }
 
 long

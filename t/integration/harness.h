@@ -405,6 +405,15 @@ const char *sp_t_ticket_create_json_at(const char *file, int line, const struct 
 void sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
                       const char *const paths[], const char *const tokens[],
                       const char *content_type, const char *body, struct sp_t_resp *out[]);
+/* sp_t_parallel with headers (NULL-terminated "Name: value" lines) on
+ * each request: the same Idempotency-Key from n clients at once. */
+#define sp_t_parallel_with(n, method, paths, tokens, content_type, body, headers, out)         \
+    sp_t_parallel_with_at(__FILE__, __LINE__, (n), (method), (paths), (tokens),               \
+                          (content_type), (body), (headers), (out))
+void sp_t_parallel_with_at(const char *file, int line, size_t n, const char *method,
+                           const char *const paths[], const char *const tokens[],
+                           const char *content_type, const char *body,
+                           const char *const headers[], struct sp_t_resp *out[]);
 /* One request of sp_t_calls: its own method, path, token (NULL: none)
  * and JSON body (NULL: none). */
 struct sp_t_call {

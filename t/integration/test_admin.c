@@ -813,6 +813,82 @@ START_TEST(get_of_one_row_answers_what_the_list_shows)
 }
 END_TEST
 
+/* The body has no whitespace outside its strings: compact JSON, as every
+ * answer the API's JSON writer makes. */
+static void
+assert_compact(const char *what, const struct sp_t_resp *r)
+{
+    ck_assert_msg(r->json != NULL, "%s: not JSON: %s", what, r->body);
+    bool in_string = false;
+    for (size_t i = 0; i < r->body_len; i++) {
+        char c = r->body[i];
+        if (in_string && c == '\\')
+            i++;
+        else if (c == '"')
+            in_string = !in_string;
+        else if (!in_string)
+            ck_assert_msg(c != ' ' && c != '\n' && c != '\t' && c != '\r',
+                          "%s: whitespace at byte %zu of %s", what, i, r->body);
+    }
+}
+
+/* method path (json: the body, NULL: none) as an admin: status, compact. */
+static void
+assert_compact_answer(const char *method, const char *path, const char *json, long status)
+{
+    struct sp_t_resp *r = sp_t_admin(method, path, json);
+    sp_t_assert_status(r, status);
+    assert_compact(sp_t_fmt("%s %s", method, path), r);
+    sp_t_resp_free(r);
+}
+
+/* QA: a priority rule was answered as PostgreSQL writes json_build_object
+ * ({"id" : 1, …}), unlike the compact JSON of every other answer. Each
+ * admin row is compact however it is answered: created, read, listed,
+ * patched, put; and so is every other admin list. */
+START_TEST(admin_rows_are_compact_json)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    const char *slug = sp_t_unique("compact");
+    struct {
+        const char *path, *create, *patch;
+    } res[] = {
+        {"/support/admin/categories", sp_t_fmt("{\"slug\":\"%s\",\"name\":\"c o\"}", slug),
+         "{\"name\":\"c o 2\"}"},
+        {"/support/admin/priority-rules",
+         sp_t_fmt("{\"name\":\"a rule\",\"priority\":\"low\",\"category\":\"%s\","
+                  "\"pattern\":\"a b\",\"sentiment_below\":-0.5}", slug),
+         "{\"name\":\"the rule\",\"is_active\":false}"},
+        {"/support/admin/agents",
+         sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"de\",\"fr\"]}", u.sub),
+         "{\"team\":\"compact\"}"},
+    };
+    for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+        struct sp_t_resp *c = sp_t_admin_post(res[i].path, res[i].create);
+        assert_compact(sp_t_fmt("POST %s", res[i].path), c);
+        const char *location = sp_t_fmt("%s", sp_t_header(c, "Location"));
+        sp_t_resp_free(c);
+        assert_compact_answer("GET", location, NULL, 200);
+        assert_compact_answer("GET", sp_t_fmt("%s?limit=100", res[i].path), NULL, 200);
+        assert_compact_answer("PATCH", location, res[i].patch, 200);
+    }
+    struct sp_t_resp *r = sp_t_admin(
+        "PUT", "/support/admin/sla-policies",
+        sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\",\"first_response_minutes\":30,"
+                 "\"resolution_minutes\":600}", slug));
+    sp_t_assert_json(r, 200);
+    assert_compact("PUT /support/admin/sla-policies", r);
+    const char *policy = sp_t_fmt("/support/admin/sla-policies/%lld",
+                                  (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    assert_compact_answer("GET", policy, NULL, 200);
+    const char *const lists[] = {"sla-policies", "articles", "webhooks", "notifications",
+                                 "mail-suppressions"};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+        assert_compact_answer("GET", sp_t_fmt("/support/admin/%s", lists[i]), NULL, 200);
+}
+END_TEST
+
 /* ---- SLA policies ------------------------------------------------------------- */
 
 static void
@@ -2101,6 +2177,7 @@ admin_suite(void)
     tcase_add_test(tc, deactivated_category_is_refused_for_new_tickets_and_reactivation_restores_it);
     tcase_add_test(tc, admin_lists_paginate_and_validate_limit_and_cursor);
     tcase_add_test(tc, get_of_one_row_answers_what_the_list_shows);
+    tcase_add_test(tc, admin_rows_are_compact_json);
     tc = sp_t_tcase(s, "sla_policies");
     tcase_add_test(tc, sla_policies_list_has_one_default_per_priority);
     tcase_add_test(tc, sla_policy_put_upserts_per_category_and_drives_due_dates);

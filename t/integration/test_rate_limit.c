@@ -28,6 +28,18 @@ tickets_of(const struct sp_t_user *u)
                          u->sub));
 }
 
+/* The customer's minute counter moved back a window: what the clock
+ * crossing the minute's edge does to it, without waiting it out. */
+static void
+minute_passes(const struct sp_t_user *u)
+{
+    const char *moved = sp_t_sql(
+        "WITH x AS (UPDATE support_rate_limits SET window_start = window_start - interval '60s'"
+        " WHERE bucket LIKE '%%:%s:60' AND window_start > now() - interval '60s' RETURNING 1)"
+        " SELECT count(*) FROM x", u->sub);
+    ck_assert_msg(strcmp(moved, "1") == 0, "moved %s minute counters of %s", moved, u->sub);
+}
+
 START_TEST(the_eleventh_create_in_a_minute_is_429_and_the_window_reopens)
 {
     sp_t_away_from_window_edges(15, 86400);
@@ -85,11 +97,7 @@ START_TEST(the_eleventh_create_in_a_minute_is_429_and_the_window_reopens)
     long to_edge = 60 - (long)(time(NULL) % 60);
     ck_assert_msg(labs(retry - to_edge) <= 1, "Retry-After %ld, %ld s to the end of the minute",
                   retry, to_edge);
-    const char *moved = sp_t_sql(
-        "WITH x AS (UPDATE support_rate_limits SET window_start = window_start - interval '60s'"
-        " WHERE bucket LIKE '%%:%s:60' AND window_start > now() - interval '60s' RETURNING 1)"
-        " SELECT count(*) FROM x", u.sub);
-    ck_assert_msg(strcmp(moved, "1") == 0, "moved %s minute counters of %s", moved, u.sub);
+    minute_passes(&u);
     r = sp_t_post_json("/support/tickets", u.token, body);
     sp_t_assert_json(r, 201);
     ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), PER_MINUTE);
@@ -218,6 +226,125 @@ START_TEST(refused_and_replayed_creates_count_and_carry_the_ratelimit_headers)
 }
 END_TEST
 
+/* POST path as u with Idempotency-Key: key. */
+static struct sp_t_resp *
+post_keyed(const struct sp_t_user *u, const char *path, const char *key, const char *json)
+{
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", key), NULL};
+    return sp_t_request("POST", path, u->token, SP_T_JSON, json, hdr);
+}
+
+/* again answers first's answer (its status, body, Location, ETag) as
+ * a replay over the limit: RateLimit-* of the exhausted window of limit,
+ * no Retry-After. */
+static void
+assert_replayed_over_limit(const struct sp_t_resp *first, const struct sp_t_resp *again,
+                           long limit, bool same_body)
+{
+    ck_assert_int_eq(again->status, first->status);
+    ck_assert_str_eq(sp_t_header(again, "Idempotent-Replayed"), "true");
+    if (same_body)
+        ck_assert_str_eq(again->body, first->body);
+    const char *const same[] = {"Location", "ETag"};   /* when the first had them */
+    for (size_t i = 0; i < 2; i++)
+        if (sp_t_header(first, same[i]) != NULL)
+            ck_assert_str_eq(sp_t_header(again, same[i]), sp_t_header(first, same[i]));
+    ck_assert_int_eq(sp_t_header_num(again, "RateLimit-Limit"), limit);
+    ck_assert_int_eq(sp_t_header_num(again, "RateLimit-Remaining"), 0);
+    long reset = sp_t_header_num(again, "RateLimit-Reset");
+    ck_assert_msg(reset >= 1 && reset <= 60, "RateLimit-Reset %ld", reset);
+    ck_assert_uint_eq(sp_t_header_count(again, "Retry-After"), 0);
+}
+
+/* A 429 of a key with nothing stored under it. */
+static void
+assert_limited(const struct sp_t_resp *r)
+{
+    sp_t_assert_problem(r, 429, "rate_limited");
+    ck_assert_uint_eq(sp_t_header_count(r, "Idempotent-Replayed"), 0);
+    long retry = sp_t_header_num(r, "Retry-After");
+    ck_assert_msg(retry >= 1 && retry <= 60, "Retry-After %ld", retry);
+}
+
+/* QA: a customer's 10th create of the minute, with Idempotency-Key K,
+ * lost its answer; the retry of K (on another node after a failover) was
+ * 429, not the first answer (API.md §1: a replay returns the first
+ * response). Over the limit the stored answer is replayed (and still
+ * counted); a key with nothing stored is 429 and is not kept, so it
+ * creates once the window reopens; K with another body is 422. */
+START_TEST(over_the_limit_a_stored_key_replays_its_create_and_a_new_key_is_429)
+{
+    sp_t_away_from_window_edges(15, 86400);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    for (int i = 0; i < PER_MINUTE - 1; i++)
+        sp_t_ticket_create(&u, "before");
+    const char *key = sp_t_unique("k"), *keyed = "{\"subject\":\"lost\",\"description\":\"a\"}";
+    struct sp_t_resp *first = post_keyed(&u, "/support/tickets", key, keyed);
+    sp_t_assert_json(first, 201);
+    ck_assert_int_eq(sp_t_header_num(first, "RateLimit-Remaining"), 0);
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *again = post_keyed(&u, "/support/tickets", key, keyed);
+        assert_replayed_over_limit(first, again, PER_MINUTE, true);
+        sp_t_resp_free(again);
+    }
+    const char *fresh = sp_t_unique("k");
+    struct sp_t_resp *r = post_keyed(&u, "/support/tickets", fresh, keyed);
+    assert_limited(r);
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/tickets", u.token, keyed);
+    assert_limited(r);
+    sp_t_resp_free(r);
+    /* Another request under K: 422 as under the limit (waiting would not
+     * make it right), with the RateLimit-* headers. */
+    r = post_keyed(&u, "/support/tickets", key, body);
+    sp_t_assert_problem(r, 422, "idempotency_key_reused");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 0);
+    ck_assert_uint_eq(sp_t_header_count(r, "Retry-After"), 0);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(tickets_of(&u), PER_MINUTE);
+
+    minute_passes(&u);
+    r = post_keyed(&u, "/support/tickets", fresh, keyed);
+    sp_t_assert_json(r, 201);
+    ck_assert_uint_eq(sp_t_header_count(r, "Idempotent-Replayed"), 0);
+    ck_assert_str_ne(sp_t_header(r, "Location"), sp_t_header(first, "Location"));
+    sp_t_resp_free(r);
+    ck_assert_int_eq(tickets_of(&u), PER_MINUTE + 1);
+    sp_t_resp_free(first);
+}
+END_TEST
+
+/* QA: 2 of 4 concurrent requests with one key got 429. Those over the
+ * limit wait for the one that creates, as those under it do, and all
+ * four answer its ticket. */
+START_TEST(concurrent_retries_of_one_key_at_the_limit_all_answer_its_create)
+{
+    sp_t_away_from_window_edges(15, 86400);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    for (int i = 0; i < PER_MINUTE - 2; i++)
+        sp_t_ticket_create(&u, "before");
+    enum { N = 4 };
+    const char *paths[N], *tokens[N];
+    for (int i = 0; i < N; i++) {
+        paths[i] = "/support/tickets";
+        tokens[i] = u.token;
+    }
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_unique("k")), NULL};
+    struct sp_t_resp *out[N];
+    sp_t_parallel_with(N, "POST", paths, tokens, SP_T_JSON, body, hdr, out);
+    int made = 0;
+    for (int i = 0; i < N; i++) {
+        sp_t_assert_json(out[i], 201);
+        ck_assert_str_eq(sp_t_header(out[i], "Location"), sp_t_header(out[0], "Location"));
+        made += sp_t_header(out[i], "Idempotent-Replayed") == NULL;
+    }
+    ck_assert_int_eq(made, 1);
+    for (int i = 0; i < N; i++)
+        sp_t_resp_free(out[i]);
+    ck_assert_int_eq(tickets_of(&u), PER_MINUTE - 1);
+}
+END_TEST
+
 #define REPLIES_PER_MINUTE 30
 
 static struct sp_t_resp *
@@ -284,6 +411,101 @@ START_TEST(the_31st_reply_in_a_minute_is_429_and_mails_no_one)
 }
 END_TEST
 
+/* The reply limit as the create's: over it, a reply's key replays the
+ * stored reply; a new key is 429 and stores nothing. */
+START_TEST(over_the_reply_limit_a_stored_key_replays_its_reply)
+{
+    sp_t_away_from_window_edges(15, 60);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "replies");
+    for (int i = 0; i < REPLIES_PER_MINUTE - 1; i++) {
+        struct sp_t_resp *r = reply(&u, id, NULL);
+        sp_t_assert_json(r, 201);
+        sp_t_resp_free(r);
+    }
+    const char *path = sp_t_fmt("/support/tickets/%s/messages", id), *key = sp_t_unique("k");
+    struct sp_t_resp *first = post_keyed(&u, path, key, "{\"body\":\"more\"}");
+    sp_t_assert_json(first, 201);
+    struct sp_t_resp *again = post_keyed(&u, path, key, "{\"body\":\"more\"}");
+    assert_replayed_over_limit(first, again, REPLIES_PER_MINUTE, true);
+    sp_t_resp_free(again);
+    struct sp_t_resp *r = post_keyed(&u, path, sp_t_unique("k"), "{\"body\":\"more\"}");
+    assert_limited(r);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ticket_messages m"
+                              " JOIN support_tickets t ON t.id = m.ticket_id"
+                              " WHERE t.customer_id = '%s' AND m.body = 'more'", u.sub),
+                     sp_t_fmt("%d", REPLIES_PER_MINUTE));
+    sp_t_resp_free(first);
+}
+END_TEST
+
+#define CHAT_SESSIONS_PER_MINUTE 5
+
+/* A chat session's create as the ticket's, its replay as under the limit
+ * (API.md §7): the same session with a fresh token. */
+START_TEST(over_the_chat_session_limit_a_stored_key_replays_the_session)
+{
+    sp_t_away_from_window_edges(15, 3600);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    for (int i = 0; i < CHAT_SESSIONS_PER_MINUTE - 1; i++) {   /* refused ones count too */
+        struct sp_t_resp *r = sp_t_post_json("/support/chat/session", u.token,
+                                             "{\"message\":5}");
+        sp_t_assert_invalid(r, "message", NULL);
+        sp_t_resp_free(r);
+    }
+    const char *key = sp_t_unique("k"), *json = "{\"message\":\"hello\"}";
+    struct sp_t_resp *first = post_keyed(&u, "/support/chat/session", key, json);
+    sp_t_assert_json(first, 201);
+    struct sp_t_resp *again = post_keyed(&u, "/support/chat/session", key, json);
+    assert_replayed_over_limit(first, again, CHAT_SESSIONS_PER_MINUTE, false);
+    ck_assert_str_eq(sp_t_jstr(again->json, "session_id"), sp_t_jstr(first->json, "session_id"));
+    const char *token = sp_t_jstr(again->json, "session_token");
+    ck_assert_str_ne(token, sp_t_jstr(first->json, "session_token"));
+    ck_assert_str_eq(sp_t_sql("SELECT encode(session_token, 'hex') FROM support_chat_sessions"
+                              " WHERE public_id = '%s'", sp_t_jstr(first->json, "session_id")),
+                     sp_t_sql("SELECT encode(sha256('%s'::bytea), 'hex')", token));
+    sp_t_resp_free(again);
+    struct sp_t_resp *r = post_keyed(&u, "/support/chat/session", sp_t_unique("k"), json);
+    assert_limited(r);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_sessions"
+                              " WHERE customer_id = '%s'", u.sub), "1");
+    sp_t_resp_free(first);
+}
+END_TEST
+
+#define ATTACHMENTS_PER_MINUTE 30
+
+/* An attachment's create as the ticket's, its replay as under the limit
+ * (API.md §10): the same attachment with its upload URL signed afresh. */
+START_TEST(over_the_attachment_limit_a_stored_key_replays_the_attachment)
+{
+    sp_t_away_from_window_edges(15, 60);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *json = "{\"filename\":\"a.png\",\"content_type\":\"image/png\",\"size\":67}";
+    for (int i = 0; i < ATTACHMENTS_PER_MINUTE - 1; i++) {
+        struct sp_t_resp *r = sp_t_post_json("/support/attachments", u.token, json);
+        sp_t_assert_json(r, 201);
+        sp_t_resp_free(r);
+    }
+    const char *key = sp_t_unique("k");
+    struct sp_t_resp *first = post_keyed(&u, "/support/attachments", key, json);
+    sp_t_assert_json(first, 201);
+    struct sp_t_resp *again = post_keyed(&u, "/support/attachments", key, json);
+    assert_replayed_over_limit(first, again, ATTACHMENTS_PER_MINUTE, false);
+    ck_assert_str_eq(sp_t_jstr(again->json, "id"), sp_t_jstr(first->json, "id"));
+    ck_assert_ptr_nonnull(sp_t_jstr(again->json, "upload_url"));
+    sp_t_resp_free(again);
+    struct sp_t_resp *r = post_keyed(&u, "/support/attachments", sp_t_unique("k"), json);
+    assert_limited(r);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE owner_sub = '%s'",
+                              u.sub), sp_t_fmt("%d", ATTACHMENTS_PER_MINUTE));
+    sp_t_resp_free(first);
+}
+END_TEST
+
 static Suite *
 rate_limit_suite(void)
 {
@@ -295,6 +517,11 @@ rate_limit_suite(void)
     tcase_add_test(tc, the_daily_limit_applies_with_its_own_reset);
     tcase_add_test(tc, refused_and_replayed_creates_count_and_carry_the_ratelimit_headers);
     tcase_add_test(tc, the_31st_reply_in_a_minute_is_429_and_mails_no_one);
+    tcase_add_test(tc, over_the_limit_a_stored_key_replays_its_create_and_a_new_key_is_429);
+    tcase_add_test(tc, concurrent_retries_of_one_key_at_the_limit_all_answer_its_create);
+    tcase_add_test(tc, over_the_reply_limit_a_stored_key_replays_its_reply);
+    tcase_add_test(tc, over_the_chat_session_limit_a_stored_key_replays_the_session);
+    tcase_add_test(tc, over_the_attachment_limit_a_stored_key_replays_the_attachment);
     return s;
 }
 

@@ -1077,6 +1077,27 @@ START_TEST(errors_beyond_the_cap_are_dropped_not_overflowed)
 }
 END_TEST
 
+/* PostgreSQL's json_build_object text made compact: whitespace between
+ * tokens goes, a string's own (spaces, escaped quotes and backslashes,
+ * an escaped newline) stays; what it gives parses to the same value. */
+START_TEST(minify_drops_whitespace_outside_strings_only)
+{
+    const char *pg = "{\"id\" : 1, \"name\" : \"a \\\" : b\\\\\", \"n\" : null,"
+                     " \"skills\" : [\"de\", \"fr\"], \"x\" : {\"k\" :\t\"v\\n w\"}\r\n}";
+    const char *want = "{\"id\":1,\"name\":\"a \\\" : b\\\\\",\"n\":null,"
+                       "\"skills\":[\"de\",\"fr\"],\"x\":{\"k\":\"v\\n w\"}}";
+    const char *got = sp_json_minify(&arena, pg);
+    ck_assert_str_eq(got, want);
+    struct json_object *a = parse_n(pg, strlen(pg)), *b = parse_n(got, strlen(got));
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert(json_object_equal(a, b));
+    ck_assert_str_eq(sp_json_minify(&arena, "[]"), "[]");
+    ck_assert_str_eq(sp_json_minify(&arena, "\"  \""), "\"  \"");
+    ck_assert_ptr_null(sp_json_minify(&arena, NULL));
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -1105,6 +1126,7 @@ json_suite(void)
     tcase_add_test(tc, null_body_is_never_a_silent_failure);
     tcase_add_test(tc, scalar_body_outcome_does_not_depend_on_a_trailing_newline);
     tcase_add_test(tc, parsed_objects_are_released_with_the_arena);
+    tcase_add_test(tc, minify_drops_whitespace_outside_strings_only);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("validate");
