@@ -10,7 +10,8 @@
 
 static const struct sp_job_flag flags[] = {
     {"--repair", "rewrite the counters from the tickets when they differ (locks ticket writes"
-                 " for the recount)"},
+                 " for the recount; gives up after 5 tries of 200 ms when writes hold the"
+                 " tickets)"},
     {NULL, NULL},
 };
 

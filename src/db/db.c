@@ -25,6 +25,12 @@ static int next_slot = 1;
 
 #define DB_UNAVAILABLE "the database is unavailable"
 #define DB_NOT_MIGRATED "the database schema is not migrated: run support-migrate"
+/* A schema error on a database that has migrations: it may be behind this
+ * release (half upgraded), or a statement of ours names what no
+ * migration made (a bug) — support-migrate tells the two apart. */
+#define DB_SCHEMA_MISMATCH                                                                         \
+    "the database schema lacks what this release uses: run support-migrate (nothing to apply: "   \
+    "a bug, report it)"
 
 /* The one table that maps SQLSTATE codes (never message text) to outcomes,
  * with the detail a client reads when the default of its outcome would
@@ -51,13 +57,71 @@ static const struct {
     {"08", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL},    /* connection exceptions */
     {"57P", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL},   /* admin shutdown etc. */
     {"53", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL},    /* insufficient resources */
-    /* undefined_table, invalid_schema_name: the schema this release
-     * expects is not there (a new database support-migrate never ran on,
-     * a wrong dbname). Every statement would fail alike until an
-     * operator migrates, as readyz's "migrations" check says too. */
+    /* undefined_table, invalid_schema_name, undefined_column,
+     * undefined_function: the schema this release expects is not there
+     * (a new database support-migrate never ran on, a wrong dbname, a
+     * half-done upgrade). Every statement would fail alike until an
+     * operator migrates, as readyz's "migrations" check says too. Our own
+     * SQL naming something no migration made fails alike on a migrated
+     * database: schema_error() asks before claiming "not migrated". */
     {"42P01", SP_UNAVAILABLE, "dependency_unavailable", DB_NOT_MIGRATED, "db_not_migrated"},
     {"3F000", SP_UNAVAILABLE, "dependency_unavailable", DB_NOT_MIGRATED, "db_not_migrated"},
+    {"42703", SP_UNAVAILABLE, "dependency_unavailable", DB_NOT_MIGRATED, "db_not_migrated"},
+    {"42883", SP_UNAVAILABLE, "dependency_unavailable", DB_NOT_MIGRATED, "db_not_migrated"},
 };
+
+/* The schema's migration (max(schema_migrations.version)): 0 for none
+ * (no table: never migrated), -1 when it cannot be told. Asked on a
+ * connection of its own: the failed statement's may be in an aborted
+ * transaction, where nothing can be asked. Its environment is the
+ * program's (PGOPTIONS: the same search_path). */
+static long long mono_ms(void);
+
+static int
+schema_version_aside(const struct sp_db *db)
+{
+    const char *const keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *const values[] = {db->conninfo, "2", "support", NULL};
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+    int v = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, "SET statement_timeout = 2000;"
+                                " SELECT coalesce(max(version), 0) FROM schema_migrations");
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            v = atoi(PQgetvalue(r, 0, 0));
+        else if (state != NULL && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+            v = 0;
+        PQclear(r);
+    }
+    PQfinish(c);
+    return v;
+}
+
+/* How long one process's verdict on its schema stands: a job's pass and
+ * the record of its run (or a worker's next requests) fail alike, and
+ * one line says it (QA: every job logged db_not_migrated twice). */
+#define SCHEMA_VERDICT_MS 60000
+
+/* A schema error's detail and event: "not migrated" only when the
+ * database has no migration. *repeat: said a moment ago (log it at
+ * debug). */
+static void
+schema_error(const struct sp_db *db, const char **detail, const char **event, bool *repeat)
+{
+    static long long said_at_ms = -1;
+    static int version;
+    long long now = mono_ms();
+    *repeat = said_at_ms >= 0 && now - said_at_ms < SCHEMA_VERDICT_MS;
+    if (!*repeat) {
+        version = schema_version_aside(db);
+        said_at_ms = now;
+    }
+    if (version != 0) {
+        *detail = DB_SCHEMA_MISMATCH;
+        *event = "db_schema_mismatch";
+    }
+}
 
 void
 sp_db_init(struct sp_db *db, const char *conninfo, long statement_timeout_ms)
@@ -708,6 +772,7 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
     const char *code = "internal";
     const char *detail = NULL;
     const char *event = "db_error", *hint = NULL;
+    bool repeat = false;
     if (state == NULL && PQstatus(db->conn) != CONNECTION_OK) {
         rc = SP_UNAVAILABLE;
         code = "dependency_unavailable";
@@ -719,6 +784,8 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
             detail = sqlstate_map[i].detail;
             if (sqlstate_map[i].event != NULL) {
                 event = sqlstate_map[i].event;
+                if (strcmp(event, "db_not_migrated") == 0)
+                    schema_error(db, &detail, &event, &repeat);
                 hint = detail;   /* what the operator does about it */
             }
             break;
@@ -727,7 +794,10 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
     sp_metrics_count(rc == SP_CONFLICT      ? SP_M_DB_ERRORS_CONFLICT
                      : rc == SP_UNAVAILABLE ? SP_M_DB_ERRORS_UNAVAILABLE
                                             : SP_M_DB_ERRORS_OTHER);
-    struct sp_log_line *l = sp_log_begin(rc == SP_CONFLICT ? SP_LOG_INFO : SP_LOG_ERROR, event);
+    struct sp_log_line *l = sp_log_begin(rc == SP_CONFLICT ? SP_LOG_INFO
+                                         : repeat          ? SP_LOG_DEBUG
+                                                           : SP_LOG_ERROR,
+                                         event);
     sp_log_str(l, "statement", what);
     if (hint != NULL)
         sp_log_str(l, "hint", hint);

@@ -2,9 +2,10 @@
  * ai_usage: the ai-usage-monitor job (API.md §12) — one pass, in one
  * transaction (rolled back in a dry run), under a cluster-wide advisory
  * lock:
- *   1. support_ai_interactions summed per UTC hour, model and user
- *      (requests, errors, prompt and completion tokens, average and p95
- *      latency) into support_ai_usage_hourly, upserted for every hour of
+ *   1. support_ai_interactions summed per UTC hour, model and user — a
+ *      side (customer, or staff for an agent or admin: one person) and an
+ *      id, customers and staff being numbered apart — (requests,
+ *      errors, prompt and completion tokens, average and p95 latency) into support_ai_usage_hourly, upserted for every hour of
  *      the window (the last 24 hours; 8 days with backfill), so re-runs
  *      and late rows converge on the same numbers;
  *   2. anomalies of the last 24 complete hours (also with backfill: older
@@ -19,6 +20,8 @@
  *                          errors and >= 10 %;
  *        user_burst        one user's requests above mean + 3σ of that
  *                          user's 168 trailing hours, and >= user_burst;
+ *      each with the bar it passed as its threshold (the floor when that
+ *      is higher than the statistical bar);
  *   3. each newly flagged anomaly queued for the admins in the outbox
  *      (notification ai.usage_anomaly, channel team, recipient
  *      support_admin) in the same statement — an anomaly is flagged and

@@ -598,6 +598,27 @@ drop_objects(const struct sp_attachment_files *files, struct sp_arena *a, PGresu
     }
 }
 
+/* One line per kind of row a pass deleted (would, in a dry run), and at
+ * debug one per row with its id (QA: the rows went without a word). r:
+ * the deleted rows, id first; NULL in a dry run (only counted). */
+static void
+log_rows_deleted(const char *kind, const PGresult *r, long rows, bool dry_run)
+{
+    if (rows == 0)
+        return;
+    struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "attachment_rows_deleted");
+    sp_log_str(l, "kind", kind);
+    sp_log_int(l, "rows", rows);
+    sp_log_int(l, "dry_run", dry_run);
+    sp_log_end(l);
+    for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+        l = sp_log_begin(SP_LOG_DEBUG, "attachment_row_deleted");
+        sp_log_str(l, "kind", kind);
+        sp_log_str(l, "attachment_id", sp_db_str(r, i, 0));
+        sp_log_end(l);
+    }
+}
+
 /* The rows st deletes (count: what it would, for a dry run) — uploads
  * attached to nothing for too long, or detached by a deleted message —
  * then their files (with a bucket, their stored objects). Rows first,
@@ -608,8 +629,9 @@ drop_objects(const struct sp_attachment_files *files, struct sp_arena *a, PGresu
  * whose file is gone. */
 static enum sp_rc
 drop_rows(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *files,
-          struct sp_stmt *st, struct sp_stmt *count, const char *const params[2], bool dry_run,
-          struct sp_attachment_cleanup_counts *n, struct sp_problem *p)
+          const char *kind, struct sp_stmt *st, struct sp_stmt *count,
+          const char *const params[2], bool dry_run, struct sp_attachment_cleanup_counts *n,
+          struct sp_problem *p)
 {
     PGresult *r = sp_db_exec(db, a, dry_run ? count : st, params, p);
     if (r == NULL)
@@ -617,9 +639,11 @@ drop_rows(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files
     if (dry_run) {
         n->rows += sp_db_int(r, 0, 0);
         n->files += sp_db_int(r, 0, 1);
+        log_rows_deleted(kind, NULL, sp_db_int(r, 0, 0), true);
         return SP_OK;
     }
     n->rows += PQntuples(r);
+    log_rows_deleted(kind, r, PQntuples(r), false);
     char err[256];
     for (int i = 0; i < PQntuples(r); i++) {
         const char *key = sp_db_str(r, i, 1);  /* NULL: a failed take-in kept no file */
@@ -683,12 +707,14 @@ cleanup(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *
     if (r == NULL)
         return p->rc;
     n->rows = dry_run ? sp_db_int(r, 0, 0) : PQntuples(r);
+    log_rows_deleted("never_uploaded", dry_run ? NULL : r, n->rows, dry_run);
     if (files->s3 != NULL && !dry_run)
         drop_objects(files, a, r, n);
-    enum sp_rc rc = drop_rows(db, a, files, &unattached_stmt, &unattached_count_stmt, params,
-                              dry_run, n, p);
+    enum sp_rc rc = drop_rows(db, a, files, "unattached", &unattached_stmt,
+                              &unattached_count_stmt, params, dry_run, n, p);
     if (rc == SP_OK)
-        rc = drop_rows(db, a, files, &detached_stmt, &detached_count_stmt, NULL, dry_run, n, p);
+        rc = drop_rows(db, a, files, "detached", &detached_stmt, &detached_count_stmt, NULL,
+                       dry_run, n, p);
     if (rc == SP_OK)
         rc = drop_deletions(db, a, files, params, dry_run, n, p);
     /* A bucket is not listed: its stored keys are named by rows, and

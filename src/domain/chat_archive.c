@@ -90,8 +90,19 @@ archive_session(struct pass *ps, long long id, const char *public_id)
     }
     ps->n->closed++;
     ps->n->converted += converted;
-    if (!ps->dry_run)
+    if (!ps->dry_run) {
         announce(&ps->ctx, public_id, converted, &joins);
+        return;
+    }
+    /* What a real run would do, session by session (--help: a dry run
+     * logs what would be done); ids only, as every line (no names, no
+     * text). */
+    struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_archive_session");
+    sp_log_int(l, "session_id", id);
+    sp_log_str(l, "chat", public_id);
+    sp_log_str(l, "would", converted ? "close_and_convert" : "close");
+    sp_log_int(l, "dry_run", 1);
+    sp_log_end(l);
 }
 
 /* A pass that closed chats with no publisher configured told none of

@@ -13,19 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* n calls of model by user at day + hour:minute (UTC), latencies 1..n ms,
- * 10 prompt and 5 completion tokens each, the first errors of them
- * failed. */
+/* n calls of model by user (asking as role: NULL, or a caller_role) at
+ * day + hour:minute (UTC), latencies 1..n ms, 10 prompt and 5 completion
+ * tokens each, the first errors of them failed. */
+static void
+seed_as(const char *day, int hour, const char *model, const char *user, const char *role,
+        int n, int errors)
+{
+    sp_t_sql("INSERT INTO support_ai_interactions (user_id, model, prompt, latency_ms,"
+             " prompt_tokens, completion_tokens, error, created_at, caller_role)"
+             " SELECT %s, '%s', 'seeded', i, 10, 5,"
+             "  CASE WHEN i <= %d THEN 'dependency_unavailable' END,"
+             "  '%sT%02d:00:00Z'::timestamptz + (i %% 50) * interval '1 minute', %s"
+             " FROM generate_series(1, %d) AS i",
+             user ? sp_t_fmt("'%s'", user) : "NULL", model, errors, day, hour,
+             role ? sp_t_fmt("'%s'", role) : "NULL", n);
+}
+
 static void
 seed(const char *day, int hour, const char *model, const char *user, int n, int errors)
 {
-    sp_t_sql("INSERT INTO support_ai_interactions (user_id, model, prompt, latency_ms,"
-             " prompt_tokens, completion_tokens, error, created_at)"
-             " SELECT %s, '%s', 'seeded', i, 10, 5,"
-             "  CASE WHEN i <= %d THEN 'dependency_unavailable' END,"
-             "  '%sT%02d:00:00Z'::timestamptz + (i %% 50) * interval '1 minute'"
-             " FROM generate_series(1, %d) AS i",
-             user ? sp_t_fmt("'%s'", user) : "NULL", model, errors, day, hour, n);
+    seed_as(day, hour, model, user, NULL, n, errors);
 }
 
 /* The same calls on each of the 8 days before day (at that hour). */
@@ -133,12 +141,17 @@ START_TEST(a_seeded_anomaly_is_flagged_once_and_notified)
                               " FROM support_ai_usage_anomalies WHERE model = '%s'"
                               " AND hour = '%sT11:00:00Z'", busy, day),
                      "requests=60 tokens=900");
+    /* Without history the bar is the floor, and the threshold says so
+     * (not the statistical 0): 10 % for an error rate, 200 requests for
+     * a burst. */
     ck_assert_int_eq(count(sp_t_fmt("SELECT count(*) FROM support_ai_usage_anomalies"
                                     " WHERE model = '%s' AND kind = 'error_rate'"
-                                    " AND value = 0.5 AND mean = 0", flaky)), 1);
+                                    " AND value = 0.5 AND mean = 0 AND threshold = 0.1",
+                                    flaky)), 1);
     ck_assert_int_eq(count(sp_t_fmt("SELECT count(*) FROM support_ai_usage_anomalies"
                                     " WHERE user_id = '%s' AND kind = 'user_burst'"
-                                    " AND model = '' AND value = 250", burster)), 1);
+                                    " AND model = '' AND value = 250 AND threshold = 200"
+                                    " AND side = ''", burster)), 1);
     /* The burst's line names its anomaly row, never the user (who may be
      * a customer: docs/operations.md "Logs"). */
     const char *burst_id = sp_t_sql("SELECT id FROM support_ai_usage_anomalies"
@@ -146,7 +159,8 @@ START_TEST(a_seeded_anomaly_is_flagged_once_and_notified)
     const char *at = strstr(out, sp_t_fmt("\"anomaly_id\":%s,", burst_id));
     ck_assert_msg(at != NULL && strstr(out, "\"user_id\"") == NULL, "%s", out);
     const char *line = sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
-    ck_assert_msg(strstr(line, "\"kind\":\"user_burst\"") != NULL, "%s", line);
+    ck_assert_msg(strstr(line, "\"kind\":\"user_burst\"") != NULL &&
+                      strstr(line, "\"threshold\":\"200\"") != NULL, "%s", line);
     ck_assert_msg(strstr(out, sp_t_fmt("\"%s\"", burster)) == NULL, "%s", out);
     /* An hour like its week is no anomaly; busy's users are no bursts. */
     ck_assert_int_eq(anomalies(quiet), 0);
@@ -166,6 +180,57 @@ START_TEST(a_seeded_anomaly_is_flagged_once_and_notified)
     ck_assert_str_eq(sp_t_sql("SELECT payload->>'kind' || ' ' || (payload->>'value')"
                               " FROM support_outbox WHERE payload->>'model' = '%s'", flaky),
                      "error_rate 0.5000");
+    ck_assert_str_eq(sp_t_sql("SELECT payload->>'threshold' FROM support_outbox"
+                              " WHERE payload->>'model' = '%s'", flaky),
+                     "0.1000");
+}
+END_TEST
+
+/* QA: 150 calls of customer 5000 and 150 of agent 5000 in one hour were
+ * one burst of 300 for "user 5000". Customers and staff are numbered
+ * apart (docs/API.md §10 "Owners"); an agent and an admin with one sub
+ * are one person. */
+START_TEST(a_customer_and_an_agent_with_one_id_are_two_users)
+{
+    const char *day = "2026-05-09", *now = "2026-05-09T15:10:00Z";
+    const char *m = sp_t_unique("sides"), *id = sp_t_unique("5000");
+    seed_as(day, 13, m, id, "customer", 150, 0);
+    seed_as(day, 13, m, id, "agent", 150, 0);
+    const char *out = monitor(now, NULL);
+    ck_assert_int_eq(anomalies(id), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(side || '=' || requests, ' ' ORDER BY side)"
+                              " FROM support_ai_usage_hourly WHERE user_id = '%s'", id),
+                     "customer=150 staff=150");
+    /* The staff side is one person however many roles: 150 + 60 as admin
+     * is a burst of 210; the customer's 150 are no part of it. */
+    seed_as(day, 14, m, id, "customer", 150, 0);
+    seed_as(day, 14, m, id, "agent", 150, 0);
+    seed_as(day, 14, m, id, "admin", 60, 0);
+    out = monitor(now, NULL);
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(concat_ws(' ', kind, side, value, threshold),"
+                              " ',') FROM support_ai_usage_anomalies WHERE user_id = '%s'", id),
+                     "user_burst staff 210 200");
+    const char *an = sp_t_sql("SELECT id FROM support_ai_usage_anomalies WHERE user_id = '%s'",
+                              id);
+    const char *at = strstr(out, sp_t_fmt("\"anomaly_id\":%s,", an));
+    ck_assert_msg(at != NULL, "%s", out);
+    const char *line = sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
+    ck_assert_msg(strstr(line, "\"side\":\"staff\"") != NULL &&
+                      strstr(line, "\"threshold\":\"200\"") != NULL, "%s", line);
+    ck_assert_str_eq(sp_t_sql("SELECT concat_ws(' ', payload->>'side', payload->>'user_id',"
+                              " payload->>'value', payload->>'threshold') FROM support_outbox"
+                              " WHERE payload->>'anomaly_id' = '%s'", an),
+                     sp_t_fmt("staff %s 210.0000 200.0000", id));
+    /* An anomaly flagged before sides were kept (side '', sql/086) is not
+     * flagged again with one. */
+    const char *old = sp_t_unique("5001");
+    sp_t_sql("INSERT INTO support_ai_usage_anomalies (hour, kind, user_id, value, threshold,"
+             " mean, stddev) VALUES ('%sT14:00:00Z', 'user_burst', '%s', 250, 200, 0, 0)",
+             day, old);
+    seed_as(day, 14, m, old, "customer", 250, 0);
+    monitor(now, NULL);
+    ck_assert_int_eq(anomalies(old), 1);
+    ck_assert_int_eq(notifications(old), 0);
 }
 END_TEST
 
@@ -204,6 +269,7 @@ ai_usage_suite(void)
     tcase_add_test(tc, hours_are_aggregated_per_model_and_user);
     tcase_add_test(tc, a_seeded_anomaly_is_flagged_once_and_notified);
     tcase_add_test(tc, a_dry_run_flags_nothing_and_the_lock_keeps_one_run);
+    tcase_add_test(tc, a_customer_and_an_agent_with_one_id_are_two_users);
     return s;
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "domain/dashboard.h"
 #include "domain/dashboard_check.h"
@@ -688,6 +689,72 @@ START_TEST(counters_that_drift_are_reported_and_repaired)
 }
 END_TEST
 
+/* A connection of the test's own, in a transaction that ran sql (a lock
+ * it then holds). */
+static PGconn *
+holding(const char *sql)
+{
+    PGconn *c = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+    PGresult *r = PQexec(c, sp_t_fmt("BEGIN; %s", sql));
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    PQclear(r);
+    return c;
+}
+
+static void
+let_go(PGconn *c)
+{
+    PGresult *r;
+    while ((r = PQgetResult(c)) != NULL)   /* what was sent, to its end */
+        PQclear(r);
+    PQclear(PQexec(c, "ROLLBACK"));
+    PQfinish(c);
+}
+
+static double
+seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* QA: the check reads every ticket (1.05 s at 100k, linear), so the
+ * workers' statement_timeout failed it on a big database; and --repair
+ * waited for its SHARE lock on the tickets without bound, API writes
+ * queued behind it (a POST waited 2.99 s). */
+START_TEST(the_check_has_its_own_time_and_the_repair_never_waits_long)
+{
+    static const char *const once[] = {"--once", NULL};
+    static const char *const repair[] = {"--once", "--repair", NULL};
+    const char *out;
+    /* A check that takes longer than SUPPORT_DB_STATEMENT_TIMEOUT_MS (the
+     * counters held for 1.5 s) still ends. */
+    PGconn *c = holding("LOCK TABLE support_ticket_hours IN ACCESS EXCLUSIVE MODE");
+    ck_assert_int_eq(PQsendQuery(c, "SELECT pg_sleep(1.5); ROLLBACK"), 1);
+    const char *const tight[] = {"SUPPORT_DB_STATEMENT_TIMEOUT_MS=300", NULL};
+    int rc = sp_t_job_run(CHECK_JOB, tight, once, &out);
+    let_go(c);
+    ck_assert_msg(rc == 0 && strstr(out, "\"drift\":0") != NULL, "exit %d:\n%s", rc, out);
+
+    /* Ticket writes in progress at every try: the repair gives up in a
+     * few seconds (200 ms waits), reporting the drift unrepaired. */
+    sp_t_sql("INSERT INTO support_ticket_counts (key, shard, n) VALUES ('status:open', 98, 3)");
+    c = holding("LOCK TABLE support_tickets IN ROW EXCLUSIVE MODE");
+    double t0 = seconds_now();
+    rc = sp_t_job_run(CHECK_JOB, NULL, repair, &out);
+    double took = seconds_now() - t0;
+    let_go(c);
+    ck_assert_msg(rc == 1 && strstr(out, "\"event\":\"dashboard_repair_skipped\"") != NULL &&
+                      strstr(out, "\"repaired\":0") != NULL && took < 10,
+                  "exit %d after %.1f s:\n%s", rc, took, out);
+    rc = sp_t_job_run(CHECK_JOB, NULL, repair, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "\"repaired\":1") != NULL, "exit %d:\n%s", rc, out);
+    rc = sp_t_job_run(CHECK_JOB, NULL, once, &out);
+    ck_assert_msg(rc == 0, "still drifting after the repair (exit %d):\n%s", rc, out);
+}
+END_TEST
+
 START_TEST(workers_reuse_the_dashboard_for_the_cache_time)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -748,6 +815,7 @@ dashboard_suite(void)
     tcase_add_test(tc, counts_are_exact_at_the_moment_of_the_request);
     tcase_add_test(tc, missed_first_responses_are_counted_from_an_index_alone);
     tcase_add_test(tc, counters_that_drift_are_reported_and_repaired);
+    tcase_add_test(tc, the_check_has_its_own_time_and_the_repair_never_waits_long);
     tcase_add_test(tc, workers_reuse_the_dashboard_for_the_cache_time);
     return s;
 }

@@ -668,6 +668,110 @@ START_TEST(a_bad_secret_file_is_refused_naming_the_file_variable)
 }
 END_TEST
 
+/* ---- the jobs' routine lines ------------------------------------------ */
+
+/* The (first) line of out holding needle. */
+static const char *
+line_with(const char *out, const char *needle)
+{
+    const char *at = strstr(out, needle);
+    ck_assert_msg(at != NULL, "no %s in:\n%s", needle, out);
+    while (at > out && at[-1] != '\n')
+        at--;
+    return sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
+}
+
+/* QA: support-dispatch warned dispatch_skipped no_subscriptions for every
+ * webhook event when nobody subscribes (8,432 lines in one session): the
+ * rule on a stack without webhooks, no fault. At debug; the pass line
+ * counts them. */
+START_TEST(an_event_nobody_subscribes_to_is_no_warning)
+{
+    const char *ids = sp_t_sql(
+        "WITH r AS (INSERT INTO support_outbox (kind, event_type, channel, payload)"
+        " SELECT 'webhook', 'hygiene.unheard', 'webhook', '{}' FROM generate_series(1, 3)"
+        " RETURNING id) SELECT string_agg(id::text, ',') FROM r");
+    const char *out;
+    const char *const once[] = {"--once", NULL};
+    const char *const env[] = {
+        sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", getenv("SP_TEST_TOP_SRCDIR")), NULL};
+    int rc = sp_t_job_run("support-dispatch", env, once, &out);
+    ck_assert_msg(rc == 0, "exit %d:\n%s", rc, out);
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(DISTINCT status || ' ' || last_error, ',')"
+                              " FROM support_outbox WHERE id IN (%s)", ids),
+                     "skipped no_subscriptions");
+    ck_assert_msg(strstr(out, "no_subscriptions") == NULL, "%s", out);
+    const char *pass = line_with(out, "\"event\":\"dispatch_pass\"");
+    ck_assert_msg(strstr(pass, "\"skipped\":0") == NULL && strstr(pass, "\"skipped\":") != NULL,
+                  "%s", pass);
+}
+END_TEST
+
+/* QA: chat-session-archive --dry-run logged no line per session, though
+ * --help says a dry run logs what would be done. One per session, ids
+ * only. */
+START_TEST(a_chat_archive_dry_run_says_what_it_would_close)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/chat/session", c.token,
+        sp_t_fmt("{\"category\":%s,\"message\":\"my card ends 4242\"}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *chat = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_chat_sessions SET started_at = started_at - interval '2 hours',"
+             " last_message_at = last_message_at - interval '2 hours' WHERE public_id = '%s'",
+             chat);
+    const char *out;
+    const char *const dry[] = {"--once", "--dry-run", NULL};
+    ck_assert_int_eq(sp_t_job_run("chat-session-archive", NULL, dry, &out), 0);
+    const char *line = line_with(out, sp_t_fmt("\"chat\":\"%s\"", chat));
+    ck_assert_msg(strstr(line, "\"event\":\"chat_archive_session\"") != NULL &&
+                      strstr(line, "\"would\":\"close_and_convert\"") != NULL &&
+                      strstr(line, "\"session_id\":") != NULL,
+                  "%s", line);
+    ck_assert_msg(strstr(out, "4242") == NULL, "%s", out);
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_chat_sessions WHERE public_id = '%s'",
+                              chat), "waiting");
+}
+END_TEST
+
+/* QA: attachment-cleanup deleted rows without a word: one line per kind
+ * of row a pass deletes, with the count; the ids at debug. */
+START_TEST(attachment_cleanup_says_what_rows_it_deleted)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/attachments", c.token,
+        "{\"filename\":\"never.png\",\"content_type\":\"image/png\",\"size\":10}");
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "id"));
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_attachments SET created_at = now() - interval '25 hours'"
+             " WHERE id = '%s'", id);
+    const char *dir = sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", getenv("SP_TEST_ATTACHMENT_DIR"));
+    const char *const env[] = {dir, "SUPPORT_LOG_LEVEL=debug", NULL};
+    const char *const once[] = {"--once", NULL}, *const dry[] = {"--once", "--dry-run", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, dry, &out), 0);
+    const char *rows = "\"kind\":\"never_uploaded\",\"rows\":";
+    const char *line = line_with(out, rows);
+    ck_assert_msg(strstr(line, "\"event\":\"attachment_rows_deleted\"") != NULL &&
+                      strstr(line, "\"dry_run\":1") != NULL, "%s", line);
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, once, &out), 0);
+    line = line_with(out, rows);
+    ck_assert_msg(strstr(line, "\"level\":\"info\"") != NULL &&
+                      strstr(line, "\"event\":\"attachment_rows_deleted\"") != NULL &&
+                      strstr(line, "\"dry_run\":0") != NULL, "%s", line);
+    line = line_with(out, sp_t_fmt("\"attachment_id\":\"%s\"", id));
+    ck_assert_msg(strstr(line, "\"level\":\"debug\"") != NULL &&
+                      strstr(line, "\"event\":\"attachment_row_deleted\"") != NULL, "%s", line);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'", id),
+                     "0");
+}
+END_TEST
+
 static Suite *
 hygiene_suite(void)
 {
@@ -688,6 +792,9 @@ hygiene_suite(void)
     tcase_add_test(tc, nginx_access_log_lines_are_utf8_json);
     tcase_add_test(tc, a_bad_setting_is_a_json_log_line);
     tcase_add_test(tc, a_bad_setting_is_said_plainly_on_a_terminal);
+    tcase_add_test(tc, an_event_nobody_subscribes_to_is_no_warning);
+    tcase_add_test(tc, a_chat_archive_dry_run_says_what_it_would_close);
+    tcase_add_test(tc, attachment_cleanup_says_what_rows_it_deleted);
     tc = sp_t_tcase(s, "worker_down");
     tcase_add_checked_fixture(tc, NULL, api_back);
     tcase_add_test(tc, a_worker_down_leaves_no_query_in_nginx_error_logs);
