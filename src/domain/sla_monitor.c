@@ -9,8 +9,9 @@
  * in a dry run. The candidate queries only narrow the set; the decision
  * is the SLA arithmetic of sla.c on the locked row.
  *
- * Two writes bypass sp_ticket_apply() for now: the sla_warned_* flags
- * (the lifecycle service does not know them) and closed_at, which
+ * Two writes bypass sp_ticket_apply() for now: setting the sla_warned_*
+ * flags (the lifecycle service only clears one whose due it moves later)
+ * and closed_at, which
  * sp_ticket_apply() sets to the database's now() while this job must use
  * its own clock. Both run in the ticket's transaction.
  */

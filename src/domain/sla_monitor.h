@@ -18,8 +18,12 @@
  * Choices where API.md is silent:
  * - A warning is due when sp_sla_warn_at() <= now <= the target's due and
  *   the target's sla_warned_* flag is false; a target that already passed
- *   is the breach step's, not warned any more. The flags are never
- *   cleared (retargeting or a reopen does not warn again). It goes to the
+ *   is the breach step's, not warned any more. One warning per
+ *   deadline: the ticket write that moves a due later (a priority
+ *   lowered, a longer category target, a pause's resume) clears its
+ *   flag in the same statement (sp_ticket_apply), so the new deadline
+ *   is warned once more; a due moved earlier or kept, and a reopen, do
+ *   not warn again. It goes to the
  *   assignee, to the category's team when there is none, and to both
  *   when the assignee's support_agents.status is away (nobody else
  *   would act before the due).

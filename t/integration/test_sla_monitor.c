@@ -277,6 +277,72 @@ START_TEST(warning_changes_nothing_the_views_show)
 }
 END_TEST
 
+/* One warning per deadline (API.md §12): an urgent ticket warned about
+ * its first response (15 min), then lowered to low, has a new deadline
+ * (1440 min) that is warned in its own window — before, the flag stayed
+ * set and the first signal was the breach (QA). Raised again to high
+ * (60 min, earlier): the flag stays, no second warning for it. */
+START_TEST(a_first_response_due_moved_later_is_warned_again)
+{
+    const char *pid = new_ticket("sla warn lowered");
+    agent_patch(pid, "{\"priority\":\"urgent\"}");
+    int64_t created = col_ms(pid, "created_at");
+    (void)pass_at(at_minutes(pid, 13), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_str_eq(col(pid, "sla_warned_first_response"), "t");
+
+    agent_patch(pid, "{\"priority\":\"low\"}");
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 1440 * MIN_MS);
+    ck_assert_str_eq(col(pid, "sla_warned_first_response"), "f");
+    (void)pass_at(at_minutes(pid, 14), NULL); /* the old window: not the new due's */
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    (void)pass_at(at_minutes(pid, 1160), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 2);
+    ck_assert_str_eq(event_summary(pid, "sla_warning"),
+                     sp_t_fmt("first_response %s system -", fmt_ms(created + 1440 * MIN_MS)));
+    (void)pass_at(at_minutes(pid, 1200), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 2);
+
+    agent_patch(pid, "{\"priority\":\"high\"}"); /* earlier: the warning stands */
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 60 * MIN_MS);
+    ck_assert_str_eq(col(pid, "sla_warned_first_response"), "t");
+    (void)pass_at(at_minutes(pid, 50), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 2);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 0);
+}
+END_TEST
+
+/* The resolution warned at 80 %, then a day in pending_customer: the
+ * resume moves the due a day later, a new deadline warned once more
+ * (QA: nothing until the breach). */
+START_TEST(a_resolution_due_moved_later_by_a_pause_is_warned_again)
+{
+    const char *pid = new_ticket("sla warn paused");
+    (void)agent_reply(pid);
+    (void)pass_at(at_minutes(pid, 2305), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_str_eq(col(pid, "sla_warned_resolution"), "t");
+    int64_t due = col_ms(pid, "resolution_due_at");
+
+    agent_patch(pid, "{\"status\":\"pending_customer\"}");
+    (void)sp_t_sql("UPDATE support_tickets SET sla_paused_at = sla_paused_at - interval '1 day'"
+                   " WHERE public_id = '%s' RETURNING id", pid);
+    agent_patch(pid, "{\"status\":\"in_progress\"}");
+    int64_t moved = col_ms(pid, "resolution_due_at");
+    ck_assert_msg(moved >= due + DAY_MS && moved < due + DAY_MS + 10 * MIN_MS,
+                  "resolution due %lld, was %lld", (long long)moved, (long long)due);
+    ck_assert_str_eq(col(pid, "sla_warned_resolution"), "f");
+
+    (void)pass_at(at_minutes(pid, 2305 + 1440 + 10), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 2);
+    ck_assert_str_eq(event_summary(pid, "sla_warning"),
+                     sp_t_fmt("resolution %s system -", fmt_ms(moved)));
+    (void)pass_at(at_minutes(pid, 2305 + 1440 + 60), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 2);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 0);
+}
+END_TEST
+
 START_TEST(warning_goes_to_the_assigned_agent)
 {
     const char *pid = new_ticket("sla warn assigned");
@@ -1349,6 +1415,8 @@ sla_monitor_suite(void)
     tcase_add_test(tc, housekeeping_keeps_the_real_clock_under_a_pinned_one);
     tcase_add_test(tc, warning_at_80_percent_of_the_target_is_sent_once);
     tcase_add_test(tc, warning_changes_nothing_the_views_show);
+    tcase_add_test(tc, a_first_response_due_moved_later_is_warned_again);
+    tcase_add_test(tc, a_resolution_due_moved_later_by_a_pause_is_warned_again);
     tcase_add_test(tc, warning_goes_to_the_assigned_agent);
     tcase_add_test(tc, warning_for_an_away_assignee_goes_to_the_team_too);
     tcase_add_test(tc, warning_for_an_active_assignee_goes_to_the_agent_only);
