@@ -26,7 +26,9 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     enum sp_rc rc = sp_sla_monitor_pass(db, &o, &n, p);
     *errors = n.errors;
     if (rc != SP_OK)
-        return rc;  /* also "another run holds the lock": that run purges */
+        return rc;  /* also "another run holds the lock": that run purges; and a stop */
+    if (sp_job_stopping(run))
+        return sp_db_job_stop(p);  /* the next run purges: a stop ends the pass here */
     /* Rate windows and idempotency keys live in real time, whatever clock
      * --now pins for the SLA decisions (QA: a pinned future clock purged
      * keys minutes old). */

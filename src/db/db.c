@@ -349,6 +349,14 @@ unavailable(struct sp_problem *p)
     return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", DB_UNAVAILABLE);
 }
 
+enum sp_rc
+sp_db_job_stop(struct sp_problem *p)
+{
+    sp_problem_set(p, SP_UNAVAILABLE, "stopped", "stopped by a signal before it finished");
+    p->logged = true;   /* db_wait_stopped, or the pass's own line, says so */
+    return SP_UNAVAILABLE;
+}
+
 static enum sp_rc
 transaction_lost(struct sp_problem *p)
 {
@@ -713,14 +721,21 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
     if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
         return SP_OK;
     drop_connection(db);
+    /* A stop gave up on this server: the program is on its way out (no
+     * database failure: its transaction, if any, is rolled back). */
+    if (db->stop_gave_up)
+        return sp_db_job_stop(p);
     /* A fresh connection would run the rest of a transaction outside it. */
     if (db->tx_depth > 0)
         return transaction_lost(p);
-    /* A stop gave up on this server: the program is on its way out. */
-    if (db->stop_gave_up)
-        return unavailable(p);
     const char *why;
     db->conn = connect_within(db, &why);
+    if (db->stop_gave_up) {
+        sp_log_msg(SP_LOG_WARN, "db_wait_stopped",
+                   "a stop signal ended the wait for a connection");
+        drop_connection(db);
+        return sp_db_job_stop(p);
+    }
     if (PQstatus(db->conn) != CONNECTION_OK) {
         sp_metrics_count(SP_M_DB_CONNECT_FAILURES);
         char buf[512];
@@ -773,6 +788,10 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
     const char *detail = NULL;
     const char *event = "db_error", *hint = NULL;
     bool repeat = false;
+    /* A stop cancelled the statement (give_up, db_wait_stopped): not a
+     * database failure, no db_error (QA: "sqlstate":"none","error":null). */
+    if (db->stop_gave_up)
+        return sp_db_job_stop(p);
     if (state == NULL && PQstatus(db->conn) != CONNECTION_OK) {
         rc = SP_UNAVAILABLE;
         code = "dependency_unavailable";
@@ -1023,6 +1042,11 @@ exec_named(struct sp_db *db, struct sp_arena *a, const struct sp_stmt *st,
             return r;
         if (!connection_lost(db)) {
             fail(db, r, st->name, p);
+            return NULL;
+        }
+        if (db->stop_gave_up) {   /* said once, as db_wait_stopped */
+            fail(db, r, st->name, p);
+            drop_connection(db);
             return NULL;
         }
         /* A server that did not answer in time gets no second wait. */
@@ -1542,9 +1566,18 @@ sp_db_job_busy(enum sp_rc rc, const struct sp_problem *p)
     return rc == SP_CONFLICT && p != NULL && p->code != NULL && strcmp(p->code, "job_busy") == 0;
 }
 
+bool
+sp_db_job_stopped(enum sp_rc rc, const struct sp_problem *p)
+{
+    return rc == SP_UNAVAILABLE && p != NULL && p->code != NULL &&
+           strcmp(p->code, "stopped") == 0;
+}
+
 enum sp_log_level
 sp_db_job_log_level(enum sp_rc rc, const struct sp_problem *p)
 {
+    if (sp_db_job_stopped(rc, p))
+        return SP_LOG_WARN;
     return rc == SP_OK || sp_db_job_busy(rc, p) ? SP_LOG_INFO : SP_LOG_ERROR;
 }
 

@@ -318,9 +318,18 @@ void sp_db_job_unlock(struct sp_db *db, struct sp_arena *a, long long key);
  * problem code job_busy): nothing to do. Any other SP_CONFLICT (a unique
  * violation, a chat linked meanwhile) is a failed pass like any error. */
 bool sp_db_job_busy(enum sp_rc rc, const struct sp_problem *p);
+/* A pass cut short by a stop (SIGTERM/SIGINT): SP_UNAVAILABLE, code
+ * "stopped", "stopped by a signal before it finished", marked logged.
+ * What a statement the stop cancelled fails with (after db_wait_stopped,
+ * no db_error), and what a pass that stops between its items returns,
+ * so the runner neither records it as a run nor exits 0 (jobs/job.h). */
+enum sp_rc sp_db_job_stop(struct sp_problem *p);
+/* Whether a pass's outcome is sp_db_job_stop's. */
+bool sp_db_job_stopped(enum sp_rc rc, const struct sp_problem *p);
 /* The level of such a job's summary line: info when the pass worked or
- * found the lock taken (sp_db_job_busy), error otherwise. p may be NULL
- * (a progress line: SP_OK). */
+ * found the lock taken (sp_db_job_busy), warn when a stop cut it short
+ * (sp_db_job_stopped), error otherwise. p may be NULL (a progress line:
+ * SP_OK). */
 enum sp_log_level sp_db_job_log_level(enum sp_rc rc, const struct sp_problem *p);
 /* Adds to such a line, when the pass failed as a whole (not SP_OK, not
  * busy), "detail": p's detail ("the database is unavailable"), so

@@ -323,6 +323,15 @@ sync_page(struct sp_db *db, struct sp_arena *a, const PGresult *r,
     return SP_OK;
 }
 
+/* SP_OK, or sp_db_job_stop's "stopped" when a stop came: the articles
+ * left and the later steps are the next pass's, and this one is no
+ * finished run (jobs/job.h). */
+static enum sp_rc
+go_on(const struct sp_ai_sync_opts *o, struct sp_problem *p)
+{
+    return o->stop != NULL && *o->stop ? sp_db_job_stop(p) : SP_OK;
+}
+
 /* Every candidate article, a page at a time, with progress lines. */
 static enum sp_rc
 sync_articles(struct sp_db *db, const struct sp_ai_sync_opts *o, struct sp_ai_sync_counts *n,
@@ -347,7 +356,9 @@ sync_articles(struct sp_db *db, const struct sp_ai_sync_opts *o, struct sp_ai_sy
             after = sp_db_int(r, rows - 1, CA_ID);
             rc = sync_page(db, &page, r, o, n, &seen, p);
         }
-        if (rows < PAGE || (o->stop && *o->stop))
+        if (rc == SP_OK)
+            rc = go_on(o, p);
+        if (rows < PAGE)
             break;
     }
     sp_arena_destroy(&page);
@@ -423,7 +434,7 @@ sp_ai_sync_pass(struct sp_db *db, const struct sp_ai_sync_opts *o, struct sp_ai_
         rc = probe_dimension(&a, o->embedder, p);
     if (rc == SP_OK)
         rc = drop_unpublished(db, &a, o->dry_run, n, p);
-    if (rc == SP_OK)
+    if (rc == SP_OK && (rc = go_on(o, p)) == SP_OK)
         rc = sync_articles(db, o, n, p);
     if (rc == SP_OK)
         rc = refresh_lexemes(db, &a, o, n, p);

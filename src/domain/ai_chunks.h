@@ -63,7 +63,7 @@ const char *sp_ai_chunk_document(struct sp_arena *a, const struct sp_ai_chunk *c
 struct sp_ai_sync_opts {
     bool dry_run;               /* count what would change, change nothing */
     bool full;                  /* every published article, every chunk re-embedded */
-    volatile sig_atomic_t *stop;
+    volatile sig_atomic_t *stop;       /* set: stop after the article in hand */
     struct sp_ai_embedder *embedder;   /* its dim is learnt when remote */
 };
 
@@ -79,8 +79,10 @@ struct sp_ai_sync_counts {
 
 /* One pass; SP_CONFLICT when another instance holds the lock,
  * SP_UNAVAILABLE when the embedder failed (the pass stops there; what was
- * done stays). Logs a progress line every 100 articles and one at the
- * end. A dry run calls no remote embedder beyond its dimension probe. */
+ * done stays), sp_db_job_stop's "stopped" when o->stop cut it short (the
+ * articles left and the lexeme refresh wait for the next pass). Logs a
+ * progress line every 100 articles and one at the end. A dry run calls
+ * no remote embedder beyond its dimension probe. */
 enum sp_rc sp_ai_sync_pass(struct sp_db *db, const struct sp_ai_sync_opts *o,
                            struct sp_ai_sync_counts *n, struct sp_problem *p);
 

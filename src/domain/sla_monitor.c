@@ -685,8 +685,8 @@ run_step(struct monitor *m, const struct step *s, struct sp_problem *p)
             return p->rc;
         int rows = PQntuples(r);
         for (int i = 0; i < rows; i++) {
-            if (stopping(m))
-                return SP_OK;
+            if (stopping(m)) /* cut short: not a pass that found nothing more */
+                return sp_db_job_stop(p);
             after = sp_db_int(r, i, CAND_ID);
             snprintf(key, sizeof(key), "%s", sp_db_str(r, i, CAND_KEY));
             if (s->ready != NULL && !s->ready(m, r, i))
@@ -789,8 +789,8 @@ sp_sla_monitor_pass(struct sp_db *db, const struct sp_sla_monitor_opts *opts,
     enum sp_rc rc = acquire(&m, p);
     if (rc == SP_OK)
         rc = warn_window(&m, p);
-    for (size_t i = 0; rc == SP_OK && i < sizeof(steps) / sizeof(steps[0]) && !stopping(&m); i++)
-        rc = run_step(&m, &steps[i], p);
+    for (size_t i = 0; rc == SP_OK && i < sizeof(steps) / sizeof(steps[0]); i++)
+        rc = stopping(&m) ? sp_db_job_stop(p) : run_step(&m, &steps[i], p);
     release(&m);
     log_pass(&m, rc, p);
     sp_arena_destroy(&m.work);

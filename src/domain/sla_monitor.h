@@ -80,7 +80,7 @@ struct sp_sla_monitor_opts {
     bool dry_run;         /* do everything in transactions that roll back; no lock */
     int batch;            /* candidates per query; <= 0 = SP_SLA_MONITOR_BATCH */
     /* When non-NULL and set (a signal handler's flag), the pass stops
-     * after the ticket in hand. */
+     * after the ticket in hand, skipping the rest (sp_db_job_stop). */
     volatile sig_atomic_t *stop;
 };
 
@@ -102,7 +102,9 @@ struct sp_sla_monitor_counts {
  * what it would have done). Returns SP_OK (per-ticket failures are only
  * counted in *n), SP_CONFLICT (sp_db_job_lock's "conflict") when another
  * session holds the lock (nothing done; logged as
- * sla_monitor_already_running), or SP_UNAVAILABLE / SP_ERROR
+ * sla_monitor_already_running), sp_db_job_stop's SP_UNAVAILABLE
+ * "stopped" when opts->stop cut it short (the pass line then at warn,
+ * with the counts of what it did), or SP_UNAVAILABLE / SP_ERROR
  * when the pass could not run or lost its session midway. */
 enum sp_rc sp_sla_monitor_pass(struct sp_db *db, const struct sp_sla_monitor_opts *opts,
                                struct sp_sla_monitor_counts *n, struct sp_problem *p);

@@ -388,6 +388,43 @@ sp_job_cycle_done(const struct sp_job_run *run, bool ok)
     current.cycles++;
 }
 
+bool
+sp_job_stopping(const struct sp_job_run *run)
+{
+    return run->stop != NULL && *run->stop;
+}
+
+/* Whether the pass that returned rc was cut short by a stop: it said so
+ * (sp_db_job_stop: a statement cancelled, items or steps left), or it
+ * returned as if done while a stop came — a stop between its last check
+ * and its end cannot be told from one that left work, and the next run
+ * redoes nothing twice. A pass that runs until *stop (loop mode) and
+ * reported cycles ends that way every time: its last, partial cycle is
+ * no run and no news. A pass that failed on its own stays a failure. */
+static bool
+cut_short(const struct sp_job_run *run, enum sp_rc rc, const struct sp_problem *p, long cycles)
+{
+    if (sp_db_job_stopped(rc, p))
+        return true;
+    return rc == SP_OK && stop && !(run->loop && cycles > 0);
+}
+
+/* A pass cut short: one line for every job (its own pass line, when it
+ * knows, is at warn too), no run recorded (support_job_runs: neither a
+ * success nor a failure — the job's last success stays where it was, so
+ * a job stopped every time, as by systemd's TimeoutStartSec, trips the
+ * "job without success" alert), exit 1 with --once. */
+static int
+pass_stopped(long errors)
+{
+    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "job_pass_stopped");
+    sp_log_str(l, "detail", "a stop signal ended the pass before it finished; not recorded"
+                            " as a run");
+    sp_log_int(l, "errors", errors);
+    sp_log_end(l);
+    return 1;
+}
+
 /* One pass, then (loop mode) the wait for the next: --interval, a NOTIFY
  * on the job's channel, or the backoff of an unreachable database. The
  * pass's exit code. */
@@ -408,6 +445,8 @@ pass_and_wait(const struct sp_job *job, struct sp_db *db, const struct sp_config
     sp_db_wait_limit(db, sp_db_wait_limit(db, 0));   /* the same bound; timed_out cleared */
     enum sp_rc rc = job->pass(db, cfg, run, &errors, &p);
     current.job = NULL;
+    if (cut_short(run, rc, &p, current.cycles))
+        return pass_stopped(errors);
     /* In a loop a failed pass is retried (a database restart must not
      * kill the job); --once reports it. */
     bool busy = sp_db_job_busy(rc, &p);

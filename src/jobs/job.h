@@ -3,8 +3,9 @@
  * (--once, --loop, --dry-run, --interval, --now), settings, JSON logging, signals,
  * and the loop. A job is a `pass` over the database; the runner decides
  * how often it runs and turns its outcome into the exit code:
- * 0 done (also when another instance holds the job's lock), 1 failure,
- * 2 usage. Must not: know what a job does.
+ * 0 done (also when another instance holds the job's lock), 1 failure
+ * or a --once pass a stop (SIGTERM, SIGINT) cut short, 2 usage; a loop
+ * ended by a stop exits 0. Must not: know what a job does.
  */
 #ifndef SP_JOB_H
 #define SP_JOB_H
@@ -29,7 +30,11 @@ struct sp_job_flag {
 struct sp_job_run {
     int64_t now;                 /* ms since the epoch: the clock of every decision */
     bool dry_run;                /* change nothing (roll back), log what would be done */
-    volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT: finish the item in hand */
+    /* Set by SIGTERM/SIGINT (and SIGHUP in a loop): finish the item in
+     * hand, skip the rest and the later steps, and return
+     * sp_db_job_stop's "stopped" (db.h). Such a pass is logged as
+     * stopped, recorded as no run, and a --once run exits 1. */
+    volatile sig_atomic_t *stop;
     bool loop;                   /* not --once: a long-running pass may go on until *stop */
     long interval_s;             /* --interval: a daemon pass's sweep period */
     unsigned flags;              /* the job's own flags given (struct sp_job_flag) */
@@ -66,6 +71,10 @@ struct sp_job {
 };
 
 int sp_job_main(const struct sp_job *job, int argc, char **argv);
+
+/* Whether a stop came (run->stop set): a pass checks it between its
+ * items and steps. */
+bool sp_job_stopping(const struct sp_job_run *run);
 
 /* Called by a pass that runs until *run->stop (run->loop) at the end of
  * each cycle of its own loop: the runner records the cycle as one run of

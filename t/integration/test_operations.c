@@ -727,6 +727,123 @@ START_TEST(a_job_daemon_gives_up_on_a_stopped_database)
 }
 END_TEST
 
+/* The job's backend waits on a lock (pg_stat_activity), within 20 s. */
+static void
+await_job_waiting_on_a_lock(void)
+{
+    for (int i = 0; i < 200; i++) {
+        if (atol(sp_t_sql("SELECT count(*) FROM pg_stat_activity"
+                          " WHERE wait_event_type = 'Lock'")) > 0)
+            return;
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("no job waits on the lock");
+}
+
+/* "runs failures last_success" of the job in support_job_runs. */
+static const char *
+job_runs(const char *program)
+{
+    return sp_t_sql("SELECT coalesce((SELECT runs || ' ' || failures || ' '"
+                    " || coalesce(last_success_at::text, '-') FROM support_job_runs"
+                    " WHERE job = '%s'), 'none')", program);
+}
+
+/* SIGTERM while a --once pass waits on a lock in a statement: the
+ * statement is cancelled and the pass is stopped, not failed — its line
+ * at warn saying "stopped by a signal", no db_error, no "the database is
+ * unavailable" (QA: both, with "sqlstate":"none","error":null) — not
+ * recorded as a run, and the job exits 1 (QA: the same cut short between
+ * items recorded a success). One job through the shared runner each way
+ * it reaches the database: ticket-sla-monitor's policies, and
+ * knowledge-embedding-sync's chunks. */
+START_TEST(a_once_job_stopped_in_a_statement_says_stopped)
+{
+    static const struct {
+        const char *program, *pass_event, *table;
+    } cases[] = {
+        {"ticket-sla-monitor", "sla_monitor_pass", "support_sla_policies"},
+        {"knowledge-embedding-sync", "ai_sync_pass", "support_article_chunks"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *runs = job_runs(cases[i].program);
+        PGconn *lock = sp_t_tx_hold(sp_t_fmt("LOCK TABLE %s IN ACCESS EXCLUSIVE MODE",
+                                             cases[i].table));
+        struct sp_t_job j;
+        sp_t_job_start(&j, cases[i].program, NULL, (const char *const[]){"--once", NULL});
+        await_job_waiting_on_a_lock();
+        long long started = now_ms();
+        ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
+        const char *out = assert_exits_promptly(&j, started, 1);
+        sp_t_tx_release(lock);
+        const char *line = line_of(out, cases[i].pass_event);
+        ck_assert_msg(strstr(line, "\"level\":\"warn\"") != NULL &&
+                          strstr(line, "\"detail\":\"stopped by a signal before it finished\"")
+                              != NULL, "%s: %s", cases[i].program, line);
+        ck_assert_msg(strstr(out, "\"db_wait_stopped\"") != NULL &&
+                          strstr(out, "\"job_pass_stopped\"") != NULL &&
+                          strstr(out, "\"db_error\"") == NULL &&
+                          strstr(out, "\"db_connection_lost\"") == NULL &&
+                          strstr(out, "the database is unavailable") == NULL,
+                      "%s:\n%s", cases[i].program, out);
+        ck_assert_str_eq(job_runs(cases[i].program), runs);
+    }
+}
+END_TEST
+
+/* The count name of a pass line ("name":N). */
+static long
+count_in(const char *line, const char *name)
+{
+    const char *at = strstr(line, sp_t_fmt("\"%s\":", name));
+    ck_assert_msg(at != NULL, "no %s in %s", name, line);
+    return atol(at + strlen(name) + 3);
+}
+
+/* SIGTERM in the middle of a --once ticket-sla-monitor pass over 2000 due
+ * tickets (QA: its pass line at info with partial counts, housekeeping
+ * run after the signal, exit 0, a success recorded — a job systemd kills
+ * at TimeoutStartSec never tripped "job without success"): the pass
+ * stops after the ticket in hand, its line at warn says so with what it
+ * did, housekeeping is skipped, no run is recorded, exit 1. The tickets
+ * are due in 1999, judged at a --now of 2000: no other test's. */
+START_TEST(a_once_pass_stopped_midway_is_no_success_and_exits_1)
+{
+    const char *tag = sp_t_unique("stopfill");
+    ck_assert_str_eq(sp_t_sql(
+        "WITH x AS (INSERT INTO support_tickets (public_id, customer_id, subject, description,"
+        " status, created_at, first_response_due_at, resolution_due_at, sla_due_at,"
+        " sla_breach_check_at) SELECT 'Y' || upper(substr(md5(random()::text || g::text"
+        " || clock_timestamp()::text), 1, 11)), '%s', 'stop filler', 'filler', 'open',"
+        " '1999-12-01T00:00:00Z', '1999-12-01T04:00:00Z', '1999-12-03T00:00:00Z',"
+        " '1999-12-01T04:00:00Z', '1999-12-01T04:00:00Z'"
+        " FROM generate_series(1, 2000) g RETURNING 1) SELECT count(*) FROM x", tag), "2000");
+    const char *runs = job_runs("ticket-sla-monitor");
+    struct sp_t_job j;
+    sp_t_job_start(&j, "ticket-sla-monitor", NULL,
+                   (const char *const[]){"--once", "--now", "2000-01-01T00:00:00Z", NULL});
+    sp_t_job_says(&j, "\"event\":\"sla_breached\"", 1);
+    ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
+    const char *out;
+    int rc = sp_t_job_wait(&j, &out);
+    long breached = atol(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'"
+                                  " AND sla_breached", tag));
+    /* Out of every later pass's way before anything can fail. */
+    (void)sp_t_sql("UPDATE support_tickets SET status = 'closed', closed_at = now(),"
+                   " sla_due_at = NULL, sla_breach_check_at = NULL WHERE customer_id = '%s'"
+                   " RETURNING 1", tag);
+    ck_assert_msg(rc == 1, "exit %d:\n%s", rc, out);
+    ck_assert_msg(breached > 0 && breached < 2000, "%ld breached", breached);
+    const char *line = line_of(out, "sla_monitor_pass");
+    ck_assert_msg(strstr(line, "\"level\":\"warn\"") != NULL &&
+                      strstr(line, "\"detail\":\"stopped by a signal before it finished\"")
+                          != NULL && count_in(line, "breached") == breached, "%s", line);
+    ck_assert_msg(strstr(out, "\"job_pass_stopped\"") != NULL &&
+                      strstr(out, "\"event\":\"housekeeping\"") == NULL, "%s", out);
+    ck_assert_str_eq(job_runs("ticket-sla-monitor"), runs);
+}
+END_TEST
+
 /* A job's command line it cannot run: exit 2 with one line naming what is
  * wrong, then the synopsis (QA: every mistake printed the whole --help,
  * and support-dispatch took --now and ignored it) -- as one JSON line,
@@ -1430,6 +1547,8 @@ operations_suite(void)
     tcase_add_test(tc, a_once_job_connects_once_to_a_missing_database);
     tcase_add_test(tc, a_dispatch_daemon_logs_a_failed_connect_once_a_pass);
     tcase_add_test(tc, an_idle_scan_pass_is_logged_at_info);
+    tcase_add_test(tc, a_once_job_stopped_in_a_statement_says_stopped);
+    tcase_add_test(tc, a_once_pass_stopped_midway_is_no_success_and_exits_1);
     tc = sp_t_tcase(s, "silent_database");
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, every_job_gives_up_on_a_database_that_does_not_answer);

@@ -283,6 +283,26 @@ START_TEST(only_the_job_lock_makes_a_pass_busy)
 }
 END_TEST
 
+/* A pass a stop cut short is neither done nor failed: its line at warn,
+ * and not busy; only sp_db_job_stop's outcome is (QA: the pass line at
+ * info, or "the database is unavailable" at error). */
+START_TEST(a_stopped_pass_is_its_own_outcome)
+{
+    struct sp_problem stopped, failed;
+    sp_problem_init(&stopped);
+    sp_problem_init(&failed);
+    ck_assert_int_eq(sp_db_job_stop(&stopped), SP_UNAVAILABLE);
+    ck_assert_str_eq(stopped.detail, "stopped by a signal before it finished");
+    ck_assert(stopped.logged);
+    sp_problem_set(&failed, SP_UNAVAILABLE, "dependency_unavailable", "down");
+    ck_assert(sp_db_job_stopped(SP_UNAVAILABLE, &stopped));
+    ck_assert(!sp_db_job_stopped(SP_UNAVAILABLE, &failed));
+    ck_assert(!sp_db_job_stopped(SP_OK, NULL));
+    ck_assert(!sp_db_job_busy(SP_UNAVAILABLE, &stopped));
+    ck_assert_int_eq(sp_db_job_log_level(SP_UNAVAILABLE, &stopped), SP_LOG_WARN);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -298,6 +318,7 @@ db_suite(void)
     tcase_add_test(tc, int_arrays_are_bigint_literals);
     tcase_add_test(tc, text_arrays_quote_every_element);
     tcase_add_test(tc, found_or_names_the_problem_of_no_row);
+    tcase_add_test(tc, a_stopped_pass_is_its_own_outcome);
     tcase_add_test(tc, an_unreadable_conninfo_is_refused_naming_the_variable);
     tcase_add_test(tc, a_connect_error_never_logs_the_conninfo);
     tcase_add_test(tc, a_connect_error_keeps_the_reason_without_the_password);
