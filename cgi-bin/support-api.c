@@ -16,7 +16,7 @@ main(int argc, char **argv)
 {
     struct sp_app_program prog = {
         .name = "support-api",
-        .usage = "usage: support-api [--check-config [--env-file FILE]]",
+        .usage = "usage: support-api [--check-config | --print-pii-index-key] [--env-file FILE]",
         .routes = sp_api_routes,
         .nroutes = sp_api_nroutes,
         .listen = listen_on,

@@ -26,7 +26,7 @@ main(int argc, char **argv)
 {
     struct sp_app_program prog = {
         .name = "support-chat",
-        .usage = "usage: support-chat [--check-config [--env-file FILE]]\n"
+        .usage = "usage: support-chat [--check-config | --print-pii-index-key] [--env-file FILE]\n"
                  "(its socket: SUPPORT_CHAT_LISTEN; nchan's internal publisher:\n"
                  "SUPPORT_CHAT_PUBLISH_URL)",
         .routes = sp_chat_routes,

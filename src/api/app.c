@@ -302,16 +302,23 @@ sp_app_worker_stop(void *p, struct sp_http_env *env)
     sp_app_free(app);
 }
 
-/* --check-config and --env-file FILE into *check_only and *env_file;
- * -1 = go on, else the exit code (--help 0, a usage error 2). */
+/* What a run does besides serving: --check-config, or
+ * --print-pii-index-key (docs/operations.md, "Key rotation"). */
+enum app_mode { APP_SERVE, APP_CHECK, APP_PRINT_INDEX_KEY };
+
+/* The options into *mode and *env_file; -1 = go on, else the exit code
+ * (--help 0, a usage error 2). */
 static int
-parse_args(const struct sp_app_program *prog, int argc, char **argv, bool *check_only,
+parse_args(const struct sp_app_program *prog, int argc, char **argv, enum app_mode *mode,
            const char **env_file)
 {
     for (int i = 1; i < argc; i++) {
         bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
-        if (strcmp(argv[i], "--check-config") == 0) {
-            *check_only = true;
+        enum app_mode m = strcmp(argv[i], "--check-config") == 0 ? APP_CHECK
+                          : strcmp(argv[i], "--print-pii-index-key") == 0 ? APP_PRINT_INDEX_KEY
+                                                                         : APP_SERVE;
+        if (m != APP_SERVE && (*mode == APP_SERVE || *mode == m)) {
+            *mode = m;
             continue;
         }
         if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc) {
@@ -319,31 +326,53 @@ parse_args(const struct sp_app_program *prog, int argc, char **argv, bool *check
             continue;
         }
         FILE *out = help ? stdout : stderr;
-        fprintf(out, "%s\n  --env-file F  with --check-config: the settings from F (NAME=value"
-                     " lines, read as\n                systemd reads an EnvironmentFile=) over"
-                     " the environment's\n\nSettings (environment):\n", prog->usage);
+        fprintf(out, "%s\n  --env-file F  with --check-config or --print-pii-index-key: the"
+                     " settings from F\n                (NAME=value lines, read as systemd reads"
+                     " an EnvironmentFile=) over\n                the environment's\n"
+                     "  --print-pii-index-key  prints the blind index key in force (a secret:"
+                     " base64,\n                SUPPORT_PII_INDEX_KEY's or the one derived from"
+                     " the oldest key\n                of SUPPORT_ENCRYPTION_KEYS) and exits\n"
+                     "\nSettings (environment):\n", prog->usage);
         sp_config_describe(out);
         return help ? 0 : 2;
     }
-    /* Only a check reads the file (the settings file checked by hand, as
-     * the jobs read it): a running server's settings are its unit's
-     * EnvironmentFile=, and its reload (SIGHUP) reads the environment
-     * again, not the file, so a file's later edits would go unseen. */
-    if (*env_file != NULL && !*check_only) {
-        fprintf(stderr, "%s: --env-file goes with --check-config (a running server takes its"
-                        " settings from the environment: systemd's EnvironmentFile=)\n%s\n",
+    /* Only a check or a print reads the file (the settings file read by
+     * hand, as the jobs read it): a running server's settings are its
+     * unit's EnvironmentFile=, and its reload (SIGHUP) reads the
+     * environment again, not the file, so a file's later edits would go
+     * unseen. */
+    if (*env_file != NULL && *mode == APP_SERVE) {
+        fprintf(stderr, "%s: --env-file goes with --check-config or --print-pii-index-key (a"
+                        " running server takes its settings from the environment: systemd's"
+                        " EnvironmentFile=)\n%s\n",
                 prog->name, prog->usage);
         return 2;
     }
     return -1;
 }
 
+/* --print-pii-index-key: the key alone on stdout, for a settings file
+ * (SUPPORT_PII_INDEX_KEY_FILE); whatever else is said goes to stderr. */
+static int
+print_index_key(const struct sp_app *app)
+{
+    if (app->crypto == NULL) {
+        sp_log_bad_config("SUPPORT_ENCRYPTION_KEYS is not set: there is no blind index key");
+        return 1;
+    }
+    char key[SP_CRYPTO_INDEX_KEY_B64];
+    sp_crypto_index_key_b64(app->crypto, key);
+    int rc = printf("%s\n", key) < 0 || fflush(stdout) != 0 ? 1 : 0;
+    explicit_bzero(key, sizeof(key));
+    return rc;
+}
+
 int
 sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
 {
-    bool check_only = false;
+    enum app_mode mode = APP_SERVE;
     const char *env_file = NULL;
-    int code = parse_args(prog, argc, argv, &check_only, &env_file);
+    int code = parse_args(prog, argc, argv, &mode, &env_file);
     if (code >= 0)
         return code;
     sp_log_set_program(prog->name);
@@ -357,6 +386,11 @@ sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
         return 1;
     }
     sp_config_warn(&app.cfg);
+    if (mode == APP_PRINT_INDEX_KEY) {
+        code = print_index_key(&app);
+        sp_app_free(&app);
+        return code;
+    }
     /* A missing group is a deployment error: say so before binding, and in
      * --check-config too. */
     gid_t gid;
@@ -365,7 +399,7 @@ sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
         sp_app_free(&app);
         return 1;
     }
-    if (check_only) {
+    if (mode == APP_CHECK) {
         printf("configuration ok\n");
         sp_app_free(&app);
         return 0;

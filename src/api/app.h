@@ -62,10 +62,11 @@ void sp_app_worker_stop(void *app, struct sp_http_env *env);
  * server then forks new workers from app). false keeps app and logs why. */
 bool sp_app_reload(void *app);
 
-/* The main of a FastCGI program built on sp_app: --check-config (with
- * --env-file FILE: the settings file read first, core/env_file)/--help,
- * settings, then the prefork server with `routes` on the socket that
- * `listen` picks from the settings. Returns the exit code. */
+/* The main of a FastCGI program built on sp_app: --check-config or
+ * --print-pii-index-key (each with --env-file FILE: the settings file
+ * read first, core/env_file)/--help, settings, then the prefork server
+ * with `routes` on the socket that `listen` picks from the settings.
+ * Returns the exit code. */
 struct sp_app_program {
     const char *name;
     const char *usage;                 /* printed before the settings list */

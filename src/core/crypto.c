@@ -2,8 +2,9 @@
  * crypto: AES-256-GCM for contact PII under a versioned key ring, the HMAC
  * blind index for lookup by email, and SHA-256/constant-time helpers. See
  * crypto.h for the settings, the text format and the rotation rules.
- * Must not: log, know about SQL or HTTP, or quote key material (or a
- * malformed entry, which may be a bare key) in an error message.
+ * Must not: know about SQL or HTTP, quote key material (or a malformed
+ * entry, which may be a bare key) in an error message, or log anything
+ * but the version label of a value it could not open.
  */
 #include "core/crypto.h"
 
@@ -27,6 +28,7 @@
 #include "core/ascii.h"
 #include "core/hex.h"
 #include "core/keyring.h"
+#include "core/log.h"
 #include "core/mail_idn.h"
 
 #define KEY_LEN    32
@@ -37,10 +39,19 @@
 #define RING       "SUPPORT_ENCRYPTION_KEYS"
 #define INDEX      "SUPPORT_PII_INDEX_KEY"
 
+/* The version labels of values that did not open, already logged
+ * (warn_unopened). */
+#define SEEN_MAX 16
+struct sp_crypto_seen {
+    char labels[SEEN_MAX][LABEL_MAX + 1];
+    size_t n;
+};
+
 struct sp_crypto {
     /* Named by version label, KEY_LEN bytes each; keys[0] encrypts,
      * keys[n - 1] is the oldest. */
     struct sp_keyring_keys ring;
+    struct sp_crypto_seen *seen;   /* the one thing a read-only ring writes */
     unsigned char index_key[KEY_LEN];
     EVP_CIPHER *gcm;        /* fetched once per worker, not on every call */
     EVP_MD *sha256;
@@ -164,7 +175,7 @@ sp_crypto_new(const char *enc_keys, const char *index_key_b64, char *err, size_t
         return NULL;
     }
     struct sp_crypto *c = calloc(1, sizeof(*c));
-    if (c == NULL)
+    if (c == NULL || (c->seen = calloc(1, sizeof(*c->seen))) == NULL)
         abort();
     if (!sp_keyring_each(&RING_RULES, enc_keys, add_entry, c, err, errlen))
         goto fail;
@@ -198,6 +209,7 @@ sp_crypto_free(struct sp_crypto *c)
     if (c == NULL)
         return;
     sp_keyring_keys_free(&c->ring);
+    free(c->seen);
     EVP_CIPHER_free(c->gcm);
     EVP_MD_free(c->sha256);
     OPENSSL_cleanse(c, sizeof(*c));
@@ -257,20 +269,51 @@ sp_crypto_encrypt(const struct sp_crypto *c, struct sp_arena *a, const char *pla
     return out;
 }
 
-const char *
-sp_crypto_decrypt(const struct sp_crypto *c, struct sp_arena *a, const char *ciphertext,
-                  const char *aad)
+/*
+ * A value that does not open reads as null to every caller (an agent's
+ * view of a contact, the address support-dispatch mails): a warn line,
+ * once per version label per ring (a worker's, a job's: per process and
+ * reload), makes a node that lacks a key the others encrypt with (a
+ * rotation not yet everywhere: docs/operations.md, "Key rotation") or
+ * holds another key under the same label show in the log. Only a
+ * well-formed label is named, never the value; a ring remembers
+ * SEEN_MAX labels (its few, unless stored values were forged). A
+ * worker is one thread.
+ */
+static void
+warn_unopened(struct sp_crypto_seen *seen, const char *label, size_t len, bool known)
 {
-    const char *colon = ciphertext != NULL ? strchr(ciphertext, ':') : NULL;
-    const struct sp_keyring_key *k = colon != NULL
-        ? sp_keyring_keys_find(&c->ring, ciphertext, (size_t)(colon - ciphertext)) : NULL;
-    if (k == NULL)
-        return NULL;
-    size_t n = strlen(colon + 1);
+    if (len > LABEL_MAX || strspn(label, RING_RULES.name_chars) < len)
+        len = 0;
+    for (size_t i = 0; i < seen->n; i++)
+        if (strlen(seen->labels[i]) == len && memcmp(seen->labels[i], label, len) == 0)
+            return;
+    if (seen->n == SEEN_MAX)
+        return;
+    char *name = seen->labels[seen->n++];
+    memcpy(name, label, len);
+    name[len] = '\0';
+    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "pii_decrypt_failed");
+    sp_log_str(l, "key_version", len > 0 ? name : NULL);
+    sp_log_str(l, "reason", known ? "not_authentic" : "unknown_key");
+    sp_log_str(l, "msg", known ? "a sealed value does not open under " RING "'s key of its"
+                                 " version (another key under that label, or a changed value):"
+                                 " it reads as null"
+                               : "a sealed value names a key version " RING " does not hold:"
+                                 " it reads as null until that key is added");
+    sp_log_end(l);
+}
+
+/* The plaintext of a value under k, or NULL. */
+static const char *
+open_sealed(const struct sp_crypto *c, const struct sp_keyring_key *k, struct sp_arena *a,
+            const char *b64, const char *aad)
+{
+    size_t n = strlen(b64);
     if (n < 4 * ((NONCE_LEN + TAG_LEN + 2) / 3) || n > INT_MAX)
         return NULL;
     unsigned char *raw = sp_arena_alloc(a, n / 4 * 3);
-    long rawlen = b64_decode(colon + 1, n, raw);
+    long rawlen = b64_decode(b64, n, raw);
     if (rawlen < NONCE_LEN + TAG_LEN)
         return NULL;
     size_t len = (size_t)rawlen - NONCE_LEN - TAG_LEN;
@@ -281,6 +324,22 @@ sp_crypto_decrypt(const struct sp_crypto *c, struct sp_arena *a, const char *cip
         return NULL;
     }
     out[len] = '\0';
+    return out;
+}
+
+const char *
+sp_crypto_decrypt(const struct sp_crypto *c, struct sp_arena *a, const char *ciphertext,
+                  const char *aad)
+{
+    if (ciphertext == NULL)
+        return NULL;
+    const char *colon = strchr(ciphertext, ':');
+    size_t llen = colon != NULL ? (size_t)(colon - ciphertext) : 0;
+    const struct sp_keyring_key *k = colon != NULL
+        ? sp_keyring_keys_find(&c->ring, ciphertext, llen) : NULL;
+    const char *out = k != NULL ? open_sealed(c, k, a, colon + 1, aad) : NULL;
+    if (out == NULL)
+        warn_unopened(c->seen, ciphertext, llen, k != NULL);
     return out;
 }
 
@@ -369,6 +428,13 @@ bool
 sp_crypto_derive_key(const struct sp_crypto *c, const char *purpose, unsigned char out[32])
 {
     return purpose != NULL && *purpose != '\0' && hkdf(c->index_key, purpose, out);
+}
+
+void
+sp_crypto_index_key_b64(const struct sp_crypto *c, char out[SP_CRYPTO_INDEX_KEY_B64])
+{
+    _Static_assert(SP_CRYPTO_INDEX_KEY_B64 == 4 * ((KEY_LEN + 2) / 3) + 1, "padded base64");
+    EVP_EncodeBlock((unsigned char *)out, c->index_key, KEY_LEN);   /* NUL-terminates */
 }
 
 /* ---- sealed tokens ------------------------------------------------------- */

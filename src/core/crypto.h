@@ -5,7 +5,9 @@
  *   SUPPORT_ENCRYPTION_KEYS  "v2:<base64>,v1:<base64>" - each key exactly 32
  *       bytes after standard (padded) base64; labels [A-Za-z0-9_-]{1,16},
  *       unique; whitespace around entries is ignored. The FIRST key
- *       encrypts, every key decrypts. Rotation: put a new key in front, keep
+ *       encrypts, every key decrypts. Rotation: put a new key in front
+ *       (where more than one process reads the values, first behind the
+ *       old one everywhere: docs/operations.md, "Key rotation"), keep
  *       the old ones until every row has been re-encrypted lazily
  *       (sp_crypto_needs_rotation() after a successful sp_crypto_decrypt(),
  *       then sp_crypto_encrypt() and write back). Rotate each key long
@@ -18,16 +20,19 @@
  * !!! derived with HKDF-SHA256 (info "support-pii-blind-index-v1") from the
  * !!! LAST (oldest) key of the ring, so dropping that key changes it.
  * !!! Production should set SUPPORT_PII_INDEX_KEY (or never drop the oldest
- * !!! key).
+ * !!! key): `support-api --print-pii-index-key` prints the one in force.
  *
  * Ciphertext text format (safe for a TEXT column):
  *   "<version>:<base64(nonce[12] || ciphertext || tag[16])>"  (AES-256-GCM)
  * The aad binds a value to its place, e.g. "contact:email:<customer_id>", so
  * it cannot be swapped between rows or fields; NULL aad means "".
  *
- * Must not: know about SQL or HTTP, log, or put key material into error
- * messages. Plaintext returned lives in the caller's arena like any other
- * request data. sp_crypto_sha256_hex is for high-entropy tokens only, never
+ * Must not: know about SQL or HTTP, put key material into error messages,
+ * or log more than the version label of a value sp_crypto_decrypt could
+ * not open (a warn line, once per label per ring: a node that lacks a
+ * key another node encrypts with shows in its log). Plaintext returned
+ * lives in the caller's arena like any other request data.
+ * sp_crypto_sha256_hex is for high-entropy tokens only, never
  * for passwords (no salt, no stretching).
  */
 #ifndef SP_CRYPTO_H
@@ -37,7 +42,8 @@
 #include <stddef.h>
 
 struct sp_arena;
-struct sp_crypto;   /* opaque; built once per worker, read-only afterwards */
+struct sp_crypto;   /* opaque; built once per worker, read-only afterwards (but for
+                     * the labels sp_crypto_decrypt has warned of) */
 
 /* enc_keys: the SUPPORT_ENCRYPTION_KEYS value; index_key_b64: the
  * SUPPORT_PII_INDEX_KEY value, NULL or blank to derive it (see above).
@@ -55,7 +61,9 @@ const char *sp_crypto_encrypt(const struct sp_crypto *c, struct sp_arena *a,
                               const char *plaintext, size_t len, const char *aad);
 /* Returns arena-owned NUL-terminated plaintext, or NULL when the version is
  * unknown, the text is malformed or non-canonical, the aad differs or
- * anything was tampered with. */
+ * anything was tampered with; a NULL for a non-NULL ciphertext logs a
+ * pii_decrypt_failed warn line (the label and why, once per label per
+ * ring: per process, and again after a reload). */
 const char *sp_crypto_decrypt(const struct sp_crypto *c, struct sp_arena *a,
                               const char *ciphertext, const char *aad);
 /* True when the ciphertext's version label is not the current key's (also
@@ -107,6 +115,14 @@ const char *sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a,
  * under the index key itself), whatever purpose says. false for a NULL or
  * empty purpose or if OpenSSL fails (out then holds nothing usable). */
 bool sp_crypto_derive_key(const struct sp_crypto *c, const char *purpose, unsigned char out[32]);
+
+/* The blind index key in force, SUPPORT_PII_INDEX_KEY's or the one
+ * derived from the oldest key, as padded base64 and a NUL into out: the
+ * value that keeps every stored index when set as SUPPORT_PII_INDEX_KEY
+ * before the oldest key is dropped (support-api --print-pii-index-key).
+ * A secret: out is the caller's to wipe. */
+#define SP_CRYPTO_INDEX_KEY_B64 45
+void sp_crypto_index_key_b64(const struct sp_crypto *c, char out[SP_CRYPTO_INDEX_KEY_B64]);
 
 /* Constant-time comparison (CRYPTO_memcmp) of the contents; different
  * lengths compare unequal at once (only the length leaks). */

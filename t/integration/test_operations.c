@@ -7,8 +7,10 @@
  * errors as problem+json, support-migrate is safe to run twice at
  * once and refuses a database that is ahead of it, readyz answers 503
  * while the schema is behind the release, SIGTERM drains: the
- * request in flight finishes before the master exits, and support-migrate
- * and --check-config read the settings file (--env-file) as the jobs do.
+ * request in flight finishes before the master exits, support-migrate
+ * and --check-config read the settings file (--env-file) as the jobs do,
+ * and the blind index key --print-pii-index-key prints keeps lookups by
+ * email once the old PII keys are gone.
  */
 #include "harness.h"
 
@@ -1523,6 +1525,113 @@ START_TEST(a_refused_settings_file_stops_migrate_and_check_config)
 }
 END_TEST
 
+/* ---- the blind index key, printed for the settings ------------------------ */
+
+/* One page (limit 1) of the agent queue for customer_email, after cursor
+ * (NULL: the first): its ticket's public id ("" for none) and *next, the
+ * next page's cursor or NULL; a cursor the API refuses: "422". */
+static const char *
+queue_by_email(const struct sp_t_user *agent, const char *email, const char *cursor,
+               const char **next)
+{
+    struct sp_t_resp *r = sp_t_get(
+        sp_t_fmt("/support/agent/tickets?limit=1&sort=created_at&customer_email=%s%s%s",
+                 sp_t_urlencode(email), cursor != NULL ? "&cursor=" : "",
+                 cursor != NULL ? sp_t_urlencode(cursor) : ""), agent->token);
+    if (r->status == 422) {
+        sp_t_resp_free(r);
+        return "422";
+    }
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jarr(r->json, "data"), *n = sp_t_jget(r->json, "next_cursor");
+    const char *id = json_object_array_length(data) == 0
+        ? "" : sp_t_fmt("%s", sp_t_jstr(json_object_array_get_idx(data, 0), "public_id"));
+    *next = n != NULL ? sp_t_fmt("%s", json_object_get_string(n)) : NULL;
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* QA (two nodes): "set SUPPORT_PII_INDEX_KEY first" could not be
+ * followed — the key that keeps the stored email indexes is derived from
+ * the oldest PII key and nothing said it; a node restarted with another
+ * found 0 tickets by customer_email and refused the others' cursors
+ * (422). support-api --print-pii-index-key prints it (stdout: the key
+ * alone); set as SUPPORT_PII_INDEX_KEY beside a ring that lacks every
+ * old key, the same tickets are found and the cursors still read. That
+ * node cannot open the contacts sealed under the old key: it says so in
+ * its log (pii_decrypt_failed, the key's label, no PII) instead of
+ * showing null silently. */
+START_TEST(the_printed_index_key_keeps_lookups_once_the_old_keys_are_gone)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *email = sp_t_fmt("Index.Key+%s@Example.com", c.sub);
+    c.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.sub,
+                                sp_t_fmt("{\"name\":\"Kim Index\",\"email\":%s}", sp_t_jq(email)));
+    const char *first = sp_t_ticket_create(&c, "index key one");
+    const char *second = sp_t_ticket_create(&c, "index key two");
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *cursor, *next;
+    ck_assert_str_eq(queue_by_email(&agent, email, NULL, &cursor), first);
+    ck_assert_ptr_nonnull(cursor);
+    ck_assert_str_eq(queue_by_email(&agent, email, cursor, &next), second);
+
+    const char *root = getenv("SP_TEST_TOP_SRCDIR");
+    char dir[] = "/tmp/sp-test-env-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *others = sp_t_fmt(
+        "SUPPORT_JWT_KEYS_FILE=%s\nSUPPORT_TEMPLATES_DIR=%s/templates\n"
+        "SUPPORT_MIGRATIONS_DIR=%s/sql\nSUPPORT_LOG_LEVEL=error\nSUPPORT_ATTACHMENT_KEYS=a1:%s\n",
+        getenv("SP_TEST_JWT_KEYS_FILE"), root, root, sp_t_repeat("k", 32));
+    const char *settings = sp_t_env_file(dir, sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s\n%s",
+                                                       getenv("SP_TEST_ENCRYPTION_KEYS_FILE"),
+                                                       others));
+    const char *out;
+    int rc = sp_t_job_run("support-api", NULL, (const char *const[]){"--print-pii-index-key",
+                                                                     "--env-file", settings, NULL},
+                          &out);
+    ck_assert_msg(rc == 0 && sp_t_matches("^[A-Za-z0-9+/]{43}=\n$", out), "exit %d:\n%s", rc,
+                  out);
+    const char *key = sp_t_fmt("%.44s", out);
+    /* without PII keys there is no index key to print: refused, no key said */
+    sp_t_env_file(dir, others);
+    rc = sp_t_job_run("support-api", NULL, (const char *const[]){"--print-pii-index-key",
+                                                                 "--env-file", settings, NULL},
+                      &out);
+    ck_assert_msg(rc == 1 && strstr(line_of(out, "bad_config"), "SUPPORT_ENCRYPTION_KEYS is not"
+                                    " set: there is no blind index key") != NULL &&
+                      !sp_t_matches("[A-Za-z0-9+/]{43}=", out), "exit %d:\n%s", rc, out);
+    const char *label = sp_t_sql("SELECT split_part(name_enc, ':', 1) FROM support_contacts"
+                                 " WHERE customer_id = '%s'", c.sub);
+    const char *ring = sp_t_fmt("%s/new_ring", dir);
+    FILE *f = fopen(ring, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "ix%ld:%s\n", (long)getpid(), "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    ck_assert_int_eq(fclose(f), 0);
+
+    long from = sp_t_api_log_size();
+    sp_t_stackctl(sp_t_fmt("restart-api-with SUPPORT_ENCRYPTION_KEYS_FILE=%s"
+                           " SUPPORT_PII_INDEX_KEY=%s", ring, key));
+    ck_assert_str_eq(queue_by_email(&agent, email, NULL, &next), first);
+    ck_assert_str_eq(queue_by_email(&agent, email, cursor, &next), second);
+    struct sp_t_resp *r = sp_t_agent_ticket(&agent, first);
+    sp_t_assert_jnull(sp_t_jobj(r->json, "customer"), "name");
+    sp_t_resp_free(r);
+    const char *line = sp_t_api_log_line(from, "\"pii_decrypt_failed\"");
+    ck_assert_msg(strstr(line, sp_t_fmt("\"key_version\":\"%s\",\"reason\":\"unknown_key\"",
+                                        label)) != NULL, "%s", line);
+    ck_assert_msg(strstr(line, "Kim") == NULL && strstr(line, "Index.Key") == NULL, "%s", line);
+
+    /* without it, what QA saw: none found, the cursor refused */
+    sp_t_stackctl(sp_t_fmt("restart-api-with SUPPORT_ENCRYPTION_KEYS_FILE=%s", ring));
+    ck_assert_str_eq(queue_by_email(&agent, email, NULL, &next), "");
+    ck_assert_str_eq(queue_by_email(&agent, email, cursor, &next), "422");
+    sp_t_stackctl("restart-api");
+    unlink(ring);
+    unlink(settings);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *
 operations_suite(void)
 {
@@ -1582,6 +1691,10 @@ operations_suite(void)
     tc = sp_t_tcase(s, "env_file");
     tcase_add_test(tc, migrate_and_check_config_read_the_settings_file_as_systemd_does);
     tcase_add_test(tc, a_refused_settings_file_stops_migrate_and_check_config);
+    tc = sp_t_tcase(s, "index_key");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, NULL, api_back);
+    tcase_add_test(tc, the_printed_index_key_keeps_lookups_once_the_old_keys_are_gone);
     tc = sp_t_tcase(s, "drain");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, api_back);

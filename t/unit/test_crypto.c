@@ -150,6 +150,56 @@ START_TEST(unknown_version_or_malformed_text_is_rejected)
 }
 END_TEST
 
+/* True when needle is in hay exactly once. */
+static bool
+once(const char *hay, const char *needle)
+{
+    const char *p = strstr(hay, needle);
+    return p != NULL && strstr(p + 1, needle) == NULL;
+}
+
+/* A value that does not open reads as null, and the ring (a process's)
+ * says so once per version label (QA: a node missing the key another
+ * node encrypted with showed contacts as null and logged nothing): its
+ * label and why, never the value or its plaintext; a label that is no
+ * label is not named. */
+START_TEST(a_value_that_does_not_open_is_logged_once_per_version)
+{
+    struct sp_crypto *c = ring("v1:" K1, NULL);
+    const char *v1 = sp_crypto_encrypt(c, &arena, "alice@example.com", 17, AAD);
+    const char *v2 = sp_crypto_encrypt(ring("v2:" K2, NULL), &arena, "bob@example.com", 15, AAD);
+    const char *other = sp_crypto_encrypt(ring("v3:" K2, NULL), &arena, "eve@example.com", 15,
+                                          AAD);
+    ck_assert(v1 != NULL && v2 != NULL && other != NULL);
+    char log[4096];
+    struct sp_unit_log l = sp_unit_log_begin();
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, v2, AAD));
+        ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, v1, "contact:email:43"));
+        ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, other, AAD));
+        ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, "alice@example.com", AAD));
+        ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, "alice smith:x", AAD));
+        ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, NULL, AAD));   /* nothing stored */
+    }
+    ck_assert_str_eq(sp_crypto_decrypt(c, &arena, v1, AAD), "alice@example.com");
+    sp_log_msg(SP_LOG_WARN, "end_marker", "-");
+    sp_unit_log_end(l, log, sizeof(log));
+    size_t lines = 0;
+    for (const char *p = log; *p != '\0'; p++)
+        lines += *p == '\n';
+    ck_assert_msg(lines == 5 && strstr(log, "\"event\":\"end_marker\"") != NULL, "%s", log);
+    static const char *const said[] = {
+        "\"key_version\":\"v2\",\"reason\":\"unknown_key\"",
+        "\"key_version\":\"v1\",\"reason\":\"not_authentic\"",
+        "\"key_version\":\"v3\",\"reason\":\"unknown_key\"",
+        "\"key_version\":null,\"reason\":\"unknown_key\"",
+    };
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_msg(once(log, said[i]), "%s not once in\n%s", said[i], log);
+    ck_assert_msg(strstr(log, "alice") == NULL && strstr(log, v2 + 3) == NULL, "%s", log);
+}
+END_TEST
+
 /* ---- rotation ---------------------------------------------------------- */
 
 START_TEST(old_ciphertext_decrypts_after_rotation_and_needs_rotation)
@@ -451,6 +501,31 @@ START_TEST(explicit_index_key_is_used_as_is_and_ignores_the_ring)
 }
 END_TEST
 
+/* The key --print-pii-index-key prints: the derived one (the HKDF vector
+ * above, as base64: computed with Python's hmac/hashlib) or the one set;
+ * set as SUPPORT_PII_INDEX_KEY beside a ring without the oldest key, it
+ * keeps every email index (QA: "set SUPPORT_PII_INDEX_KEY first" gave no
+ * way to know the value). */
+START_TEST(the_index_key_in_force_set_again_keeps_every_index)
+{
+    char key[SP_CRYPTO_INDEX_KEY_B64];
+    struct sp_crypto *old = ring("v2:" K2 ",v1:" K1, NULL);
+    sp_crypto_index_key_b64(old, key);
+    ck_assert_str_eq(key, "24rej27qDXGcD0zVdjqAXPvf+47R5mIGXDohfsX9VPI=");
+    struct sp_crypto *rotated = ring("v3:" K3, key);
+    const char *emails[] = {"alice@example.com", "Zoë@bücher.example"};
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_str_eq(sp_crypto_email_index(rotated, &arena, emails[i]),
+                         sp_crypto_email_index(old, &arena, emails[i]));
+    ck_assert_str_ne(sp_crypto_email_index(ring("v3:" K3, NULL), &arena, emails[0]),
+                     sp_crypto_email_index(old, &arena, emails[0]));
+    sp_crypto_index_key_b64(rotated, key);
+    ck_assert_str_eq(key, "24rej27qDXGcD0zVdjqAXPvf+47R5mIGXDohfsX9VPI=");
+    sp_crypto_index_key_b64(ring("v1:" K1, " " K3 "\n"), key);
+    ck_assert_str_eq(key, K3);
+}
+END_TEST
+
 /* ---- purpose keys -------------------------------------------------------- */
 
 /* HKDF-SHA256 (RFC 5869) of ikm with no salt (HashLen zero bytes) and
@@ -592,6 +667,7 @@ crypto_suite(void)
     tcase_add_test(tc, tampering_any_byte_of_the_ciphertext_is_rejected);
     tcase_add_test(tc, wrong_aad_is_rejected);
     tcase_add_test(tc, unknown_version_or_malformed_text_is_rejected);
+    tcase_add_test(tc, a_value_that_does_not_open_is_logged_once_per_version);
     tcase_add_test(tc, old_ciphertext_decrypts_after_rotation_and_needs_rotation);
     tcase_add_test(tc, new_encryptions_use_the_first_key);
     tcase_add_test(tc, dropping_the_old_key_breaks_its_ciphertexts);
@@ -607,6 +683,7 @@ crypto_suite(void)
     tcase_add_test(tc, a_lookup_by_email_tries_the_canonical_and_the_legacy_indexes);
     tcase_add_test(tc, derived_index_key_matches_the_hkdf_sha256_vector);
     tcase_add_test(tc, explicit_index_key_is_used_as_is_and_ignores_the_ring);
+    tcase_add_test(tc, the_index_key_in_force_set_again_keeps_every_index);
     tcase_add_test(tc, derived_key_is_hkdf_of_the_index_key_with_the_purpose);
     tcase_add_test(tc, derived_key_is_no_email_index_and_needs_a_purpose);
     tcase_add_test(tc, equal_compares_contents_and_lengths);
@@ -621,5 +698,8 @@ crypto_suite(void)
 int
 main(void)
 {
+    /* The tests that tamper log pii_decrypt_failed lines: only the one
+     * test that reads them (sp_unit_log_begin) sees them. */
+    sp_log_set_level(SP_LOG_FATAL);
     return sp_unit_run(crypto_suite());
 }
