@@ -102,7 +102,7 @@ struct sp_sla_monitor_counts {
  * what it would have done). Returns SP_OK (per-ticket failures are only
  * counted in *n), SP_CONFLICT (sp_db_job_lock's "conflict") when another
  * session holds the lock (nothing done; logged as
- * sla_monitor_already_running), sp_db_job_stop's SP_UNAVAILABLE
+ * sla_monitor_busy), sp_db_job_stop's SP_UNAVAILABLE
  * "stopped" when opts->stop cut it short (the pass line then at warn,
  * with the counts of what it did), or SP_UNAVAILABLE / SP_ERROR
  * when the pass could not run or lost its session midway. */
