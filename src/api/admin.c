@@ -419,6 +419,14 @@ check_rule(struct sp_req *r, const struct sp_field_value *v, struct sp_table_val
            struct sp_problem *p)
 {
     check_name(r, &v[SP_RULE_NAME], &f[SP_RULE_NAME], p);
+    /* Compared strictly (sentiment < sentiment_below) and no sentiment
+     * is below -1: such a rule could never match (QA: it was stored). */
+    const struct sp_field_value *below = &v[SP_RULE_SENTIMENT_BELOW];
+    if (below->present && below->d <= -1 && !sp_problem_refuses(p, "sentiment_below"))
+        sp_problem_field(p, "sentiment_below", "out_of_range",
+                         "must be above -1: a ticket matches when its sentiment is strictly"
+                         " below it, and no sentiment is below -1, so the rule would never"
+                         " match");
 }
 
 /* --- agents ---------------------------------------------------------------- */
@@ -437,7 +445,7 @@ static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
 
 /* skills[] travels as a JSON array (the SQL unpacks it), so any text
  * round-trips exactly; each item is the skill domain/agents makes of it
- * (trimmed, A-Z in lower case), and the agent's rule says which lists
+ * (trimmed, case folded, NFC), and the agent's rule says which lists
  * are skills (a duplicate is one in any case). NULL with a field error
  * per bad item (skills[i], as an article's tags[i]) when it is not one. */
 static const char *

@@ -522,9 +522,12 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         if (customer)
             return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
                                   "only agents hand a chat to another agent");
-        if (sp_chat_transfer_to_agent(&ctx, s.public_id,
-                                      v[T_AGENT].present ? v[T_AGENT].i : 0, &s, p) != SP_OK)
+        bool changed;
+        if (sp_chat_transfer_to_agent(&ctx, s.public_id, v[T_AGENT].present ? v[T_AGENT].i : 0,
+                                      &s, &changed, p) != SP_OK)
             return p->rc;
+        if (!changed)   /* to the agent who has it: nobody is told anything */
+            return respond_session(r, &s);
         publish_system(r, s.public_id, "transferred",
                        &(struct sp_chat_system_extra){.agent_id = s.assigned_agent_id});
         /* The agent handed away stops listening now, not at reconnect. */

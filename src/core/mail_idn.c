@@ -7,10 +7,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unicase.h>
-#include <uninorm.h>
 
 #include "core/arena.h"
+#include "core/names.h"
 #include "core/ascii.h"
 #include "core/mime.h"
 #include "core/utf8.h"
@@ -79,25 +78,6 @@ sp_mail_addr_ascii_folded(struct sp_arena *a, const char *addr)
     return b < e ? sp_ascii_lower(sp_arena_strndup(a, b, (size_t)(e - b))) : NULL;
 }
 
-/* The local part l[0..n) case folded: ASCII lower case when ASCII, else
- * full Unicode case folding made NFC (so "JÜRGEN", "jürgen" and a
- * "jürgen" of u + combining diaeresis are one); NULL when not UTF-8. */
-static const char *
-local_folded(struct sp_arena *a, const char *l, size_t n)
-{
-    if (is_ascii(l, n))
-        return sp_ascii_lower(sp_arena_strndup(a, l, n));
-    if (!sp_utf8_valid(l, n))   /* u8_casefold would pass such bytes on */
-        return NULL;
-    size_t len = 0;
-    uint8_t *f = u8_casefold((const uint8_t *)l, n, NULL, UNINORM_NFC, NULL, &len);
-    if (f == NULL)
-        return NULL;
-    const char *kept = sp_arena_strndup(a, (const char *)f, len);
-    free(f);
-    return kept;
-}
-
 const char *
 sp_mail_addr_canonical(struct sp_arena *a, const char *addr)
 {
@@ -117,7 +97,7 @@ sp_mail_addr_canonical(struct sp_arena *a, const char *addr)
             at = c;
     if (*at != '@')
         return folded;
-    const char *local = local_folded(a, b, (size_t)(at - b));
+    const char *local = sp_name_fold(a, b, (size_t)(at - b));
     const char *domain = domain_ascii(a, at + 1, (size_t)(e - at - 1));
     if (local == NULL || domain == NULL)
         return folded;

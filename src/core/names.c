@@ -14,6 +14,7 @@
 #include <uninorm.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/utf8.h"
 
 int
@@ -163,4 +164,25 @@ sp_name_reserved(struct sp_arena *a, const char *s, const char *from_name)
     if (from_name != NULL && poses_as(a, key, words, from_name, true))
         return from_name;
     return NULL;
+}
+
+/* --- exact-match names ------------------------------------------------------ */
+
+const char *
+sp_name_fold(struct sp_arena *a, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] < 0x80)
+        i++;
+    if (i == n)
+        return sp_ascii_lower(sp_arena_strndup(a, s, n));
+    if (!sp_utf8_valid(s, n))   /* u8_casefold would pass such bytes on */
+        return NULL;
+    size_t len = 0;
+    uint8_t *f = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, NULL, &len);
+    if (f == NULL)
+        return NULL;
+    const char *kept = sp_arena_strndup(a, (const char *)f, len);
+    free(f);
+    return kept;
 }

@@ -30,6 +30,8 @@ int sp_name_index(const char *const *names, const char *s);
         return i >= 0;                                                               \
     }
 
+#include <stddef.h>
+
 struct sp_arena;
 
 /* The key display name s is compared by (API.md §5 "Display names"): two
@@ -53,5 +55,12 @@ const char *sp_name_key(struct sp_arena *a, const char *s);
  * "Support Team Security"). The reserved name as written, in the arena or
  * static. */
 const char *sp_name_reserved(struct sp_arena *a, const char *s, const char *from_name);
+
+/* s[0..n) case folded for an exact match: ASCII lower case when ASCII,
+ * else full Unicode case folding made NFC (so "JÜRGEN", "jürgen" and a
+ * "jürgen" of u + combining diaeresis are one; "ß" is "ss"). Unlike
+ * sp_name_key nothing else is dropped or mapped. NULL when not UTF-8. In
+ * the arena. */
+const char *sp_name_fold(struct sp_arena *a, const char *s, size_t n);
 
 #endif

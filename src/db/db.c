@@ -47,8 +47,12 @@ static const struct {
     {"23503", SP_INVALID, "validation_failed", NULL, NULL},     /* foreign_key_violation */
     {"23514", SP_INVALID, "validation_failed", NULL, NULL},     /* check_violation */
     {"22", SP_INVALID, "validation_failed", NULL, NULL},        /* data exceptions */
-    {"40001", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL}, /* serialization_failure */
-    {"40P01", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL}, /* deadlock_detected */
+    /* serialization_failure, deadlock_detected: the database is up; this
+     * transaction met another at the same moment and was undone. A
+     * command that owns its transaction runs it once more
+     * (sp_db_retryable); the client reads that trying again will do. */
+    {"40001", SP_UNAVAILABLE, "dependency_unavailable", SP_DB_RETRY_DETAIL, NULL},
+    {"40P01", SP_UNAVAILABLE, "dependency_unavailable", SP_DB_RETRY_DETAIL, NULL},
     /* query_canceled: our statement_timeout (nothing here cancels a
      * query otherwise). The database is up, only slow or held by a lock:
      * "unavailable" would send an operator to the wrong place. */
@@ -1350,6 +1354,12 @@ sp_db_notifications(struct sp_db *db)
     for (PGnotify *note; (note = PQnotifies(db->conn)) != NULL; n++)
         PQfreemem(note);
     return n;
+}
+
+bool
+sp_db_retryable(const struct sp_problem *p)
+{
+    return p->rc == SP_UNAVAILABLE && strcmp(p->detail, SP_DB_RETRY_DETAIL) == 0;
 }
 
 enum sp_rc

@@ -305,6 +305,15 @@ enum sp_rc sp_db_commit(struct sp_db *db, struct sp_arena *a, struct sp_problem 
 /* Rolls back the whole transaction whatever the depth; safe when none is
  * open; never fails loudly. */
 void sp_db_rollback(struct sp_db *db, struct sp_arena *a);
+/* The detail of a transaction undone by a deadlock or a serialization
+ * failure (SQLSTATE 40P01, 40001): still a 503, but the database is up
+ * and the same request again is expected to pass. */
+#define SP_DB_RETRY_DETAIL                                                                      \
+    "the request met another one changing the same rows at the same moment and was undone;"    \
+    " try again"
+/* Whether p is such a failure: a command that owns its transaction,
+ * rolled back, may run it once more. */
+bool sp_db_retryable(const struct sp_problem *p);
 
 /* The one-run-at-a-time lock of a batch job (API.md §12): a session-level
  * pg_try_advisory_lock(key). SP_OK when this session now holds it;

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "core/ascii.h"
 #include "core/names.h"
 #include "core/utf8.h"
 #include "db/db.h"
@@ -48,6 +47,16 @@ static struct sp_stmt get_shared_stmt = SP_STMT(
     "agent_get_shared",
     "SELECT " AGENT_COLS " FROM support_agents WHERE id = $1::bigint FOR SHARE", 1);
 
+/* FOR NO KEY UPDATE: the lock the assignment's own stamp of the row
+ * (last_assigned_at, in ticket_apply) takes, taken up front. Two
+ * assignments to one agent that each held a share and then wanted the
+ * update waited for each other (40P01, answered 503: QA, 6 parallel
+ * claims by one agent); now the second waits at this read. It conflicts
+ * with a deactivation's update as the share did. */
+static struct sp_stmt get_assignee_stmt = SP_STMT(
+    "agent_get_assignee",
+    "SELECT " AGENT_COLS " FROM support_agents WHERE id = $1::bigint FOR NO KEY UPDATE", 1);
+
 /* The agent's own columns after its PATCH. A PATCH that changes none of
  * them keeps updated_at and the version (the ETag stays good); $7, an
  * If-Match versions (NULL: any), makes a stale one miss the row. */
@@ -75,16 +84,20 @@ sp_agent_user_id_ok(const char *user_id)
 }
 
 /* A name routing matches exactly (a skill, a team): one line, trimmed,
- * A-Z in lower case, at most max characters; NULL when it is not one. */
+ * case folded and NFC (sp_name_fold: "Café" typed precomposed or with a
+ * combining accent, "CAFÉ", are one skill; QA: NFC and NFD were two, and
+ * a category's NFD skill never routed to an agent's NFC one), at most
+ * max characters as stored; NULL when it is not one. */
 static const char *
 routing_name(struct sp_arena *a, const char *s, size_t max)
 {
     struct sp_problem none;
     sp_problem_init(&none);
-    char *name = (char *)sp_ticket_subject(a, "name", s, &none);
-    if (name == NULL || sp_utf8_count(name, strlen(name)) > max)
+    const char *name = sp_ticket_subject(a, "name", s, &none);
+    if (name == NULL || (name = sp_name_fold(a, name, strlen(name))) == NULL ||
+        sp_utf8_count(name, strlen(name)) > max)
         return NULL;
-    return sp_ascii_lower(name);
+    return name;
 }
 
 const char *
@@ -220,7 +233,7 @@ const struct sp_list_rule sp_agent_skills_rule = {
     .bad_code = "invalid",
     .bad = "must be a skill: 1 to 64 characters, not blank, without control characters or"
            " line breaks",
-    .duplicate = "a skill is listed twice (in upper or lower case)",
+    .duplicate = "a skill is listed twice (in upper or lower case, or another Unicode form)",
 };
 
 /* The agent may have become available — back to work, created, in a new
@@ -418,10 +431,19 @@ sp_agent_get_shared(struct sp_ctx *ctx, long long id, struct sp_agent *out, stru
 }
 
 enum sp_rc
-sp_agent_refuse_deactivated_shared(struct sp_ctx *ctx, long long id, struct sp_problem *p)
+sp_agent_get_assignee(struct sp_ctx *ctx, long long id, struct sp_agent *out,
+                      struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    return sp_db_one(ctx->db, ctx->arena, &get_assignee_stmt, params, "agent", read_agent, out,
+                     p);
+}
+
+enum sp_rc
+sp_agent_refuse_deactivated_assignee(struct sp_ctx *ctx, long long id, struct sp_problem *p)
 {
     struct sp_agent a;
-    if (sp_agent_get_shared(ctx, id, &a, p) != SP_OK)
+    if (sp_agent_get_assignee(ctx, id, &a, p) != SP_OK)
         return p->rc;
     return refuse_deactivated(&a, p);
 }

@@ -86,12 +86,19 @@ enum sp_rc sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out,
  * routing's locks, then the agent's row. */
 enum sp_rc sp_agent_get_shared(struct sp_ctx *ctx, long long id, struct sp_agent *out,
                                struct sp_problem *p);
-/* sp_agent_get_shared, then 403 agent_deactivated when the row is
+/* sp_agent_get_shared for a write that assigns the agent a ticket: the
+ * row locked FOR NO KEY UPDATE instead, the lock the assignment's stamp
+ * of the row (last_assigned_at) takes later in the transaction. Under a
+ * share, two assignments to one agent at once each waited for the
+ * other's share to update the row (a deadlock). Same lock order. */
+enum sp_rc sp_agent_get_assignee(struct sp_ctx *ctx, long long id, struct sp_agent *out,
+                                 struct sp_problem *p);
+/* sp_agent_get_assignee, then 403 agent_deactivated when the row is
  * deactivated: an agent taking work itself (a claim, a reply that assigns
  * it) inside the ticket's transaction, where the request's provisioning
  * read the row before a deactivation committed. */
-enum sp_rc sp_agent_refuse_deactivated_shared(struct sp_ctx *ctx, long long id,
-                                              struct sp_problem *p);
+enum sp_rc sp_agent_refuse_deactivated_assignee(struct sp_ctx *ctx, long long id,
+                                                struct sp_problem *p);
 /* 403 agent_deactivated when user_id's agent row was deactivated by an
  * admin (as sp_agent_ensure answers); SP_OK when it is active or there
  * is none (nothing is created): the admin pages' sign-in. */

@@ -787,9 +787,10 @@ named_agent_free(struct sp_ctx *ctx, long long agent_id, long long current,
         sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
         return SP_INVALID;
     }
+    /* The agent who has it: nothing to do, whatever their room (this
+     * chat counts in it); edit_transfer answers the session as it is. */
     if (agent_id == current)
-        return sp_problem_set(p, SP_CONFLICT, "already_assigned",
-                              "the chat is already assigned to agent %lld", agent_id);
+        return SP_OK;
     if (room != SP_CHAT_ROOM_FREE)
         return sp_route_chat_no_room(p, sp_arena_sprintf(ctx->arena, "agent %lld", agent_id),
                                      room, max);
@@ -810,10 +811,16 @@ nobody_free(const PGresult *r, struct sp_problem *p)
                           "no other agent is free (away or at max_concurrent_chats)");
 }
 
+struct transfer {
+    long long agent_id;
+    bool changed;
+};
+
 static enum sp_rc
 edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
 {
-    long long agent_id = *(long long *)arg;
+    struct transfer *t = arg;
+    long long agent_id = t->agent_id;
     const char *params[1] = {public_id};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &transfer_lock_stmt, params, p);
     if (sp_db_found(r, "chat session", p) != SP_OK)
@@ -832,6 +839,8 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
             return p->rc;
     } else if (named_agent_free(ctx, agent_id, current, p) != SP_OK) {
         return p->rc;
+    } else if (agent_id == current) {
+        return SP_OK;   /* named, and it has the chat: idempotent */
     }
     if (agent_id == 0 || agent_id == current)
         return nobody_free(r, p);
@@ -840,15 +849,19 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
                           sp_db_str(r, 0, TL_SKILL), 0, &staff, p) != SP_OK ||
         assign(ctx, sp_db_str(r, 0, TL_ID), agent_id, TRANSFERRED, &staff, p) != SP_OK)
         return p->rc;
+    t->changed = true;
     /* The agent it was taken from has a free place (API.md §7). */
     return current != 0 ? sp_chat_route_waiting(ctx, current, p) : SP_OK;
 }
 
 enum sp_rc
 sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
-                          struct sp_chat_session *out, struct sp_problem *p)
+                          struct sp_chat_session *out, bool *changed, struct sp_problem *p)
 {
-    return in_transaction(ctx, public_id, edit_transfer, &agent_id, out, p);
+    struct transfer t = {agent_id, false};
+    enum sp_rc rc = in_transaction(ctx, public_id, edit_transfer, &t, out, p);
+    *changed = t.changed;
+    return rc;
 }
 
 /* A waiting chat routed as at its creation (a manual category's waits),

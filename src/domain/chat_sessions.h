@@ -167,9 +167,12 @@ enum sp_rc sp_chat_close_locked(struct sp_ctx *ctx, long long session_id, struct
 /* Hands an active or waiting session to agent_id (409 agent_unavailable
  * when away or at capacity; 0 = let routing pick another agent as the
  * session's category routes: its skill, else its team), with a
- * `transferred` system message. */
+ * `transferred` system message. Named, the agent who has it already is
+ * nothing to do (as a claim of one's own ticket): SP_OK, *changed false,
+ * no message. */
 enum sp_rc sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
-                                     struct sp_chat_session *out, struct sp_problem *p);
+                                     struct sp_chat_session *out, bool *changed,
+                                     struct sp_problem *p);
 
 /* The chats sp_chat_route_waiting gave an agent (and those
  * sp_chat_return_agent_chats took from one), newest first, noted in

@@ -124,7 +124,7 @@ enum sp_rc sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id,
 /* A waiting ticket an agent may be routed (sp_route_ticket_waiting). */
 struct sp_waiting_ticket {
     long long id;
-    const char *routing, *team, *skill;  /* its category's, for sp_route_ticket */
+    const char *routing, *team, *skill;  /* its category's */
 };
 
 /* The tickets left to routing that agent_id, now that it may have become

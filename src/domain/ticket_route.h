@@ -30,10 +30,10 @@ enum sp_rc sp_ticket_route(struct sp_ticket_change *c, const char *routing, cons
 /* Agent agent_id may have become available (status active, created, a
  * new team or skills): the tickets left to routing that it could be
  * routed (sp_route_ticket_waiting: the soonest due first, at most
- * SP_ROUTE_HANDOUT_MAX and its free places) are routed now, each as a
- * new ticket of its category would be, in the caller's transaction. A
- * round-robin category's picks rotate among every agent free then, so
- * two agents back at once share the backlog. */
+ * SP_ROUTE_HANDOUT_MAX and its free places) are assigned to it now (the
+ * assigned event with metadata.routing, by the system), in the caller's
+ * transaction. Each agent back takes its own share: two agents back at
+ * once share the backlog, the second taking what the first left. */
 enum sp_rc sp_ticket_route_waiting(struct sp_ctx *ctx, long long agent_id,
                                    struct sp_problem *p);
 

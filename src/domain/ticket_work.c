@@ -37,20 +37,26 @@ step(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
     return SP_OK;
 }
 
-/* The same as a command: in a transaction of its own. */
+/* The same as a command: in a transaction of its own. One undone by a
+ * deadlock or a serialization failure is run once more (the rollback
+ * left nothing of it; the edit reads the ticket afresh): the client
+ * would only have to send it again. */
 static enum sp_rc
 run(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, edit_fn edit,
     const void *in, long long *message_id, const char **created_at, long long *ticket_id,
     struct sp_problem *p)
 {
-    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
-        return p->rc;
-    if (step(ctx, ref, actor, edit, in, message_id, created_at, ticket_id, p) != SP_OK ||
-        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
+    for (int attempt = 0;; attempt++) {
+        if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+            return p->rc;
+        if (step(ctx, ref, actor, edit, in, message_id, created_at, ticket_id, p) == SP_OK &&
+            sp_db_commit(ctx->db, ctx->arena, p) == SP_OK)
+            return SP_OK;
         sp_db_rollback(ctx->db, ctx->arena);
-        return p->rc;
+        if (attempt > 0 || !sp_db_retryable(p))
+            return p->rc;
+        sp_problem_init(p);
     }
-    return SP_OK;
 }
 
 /* The patch's lookups against the locked ticket: the agent it assigns
@@ -70,11 +76,12 @@ patch_lookups(struct sp_ticket_change *c, const struct sp_ticket_patch *patch,
     struct sp_problem miss;
     sp_problem_init(&miss);
     if (patch->has_assignee && patch->assignee != 0) {
-        /* Read under a share of its row (sp_agent_get_shared): a
-         * deactivation in flight either commits first, and is_active is
-         * read false, or waits for this assignment, and hands it back. */
+        /* Read under the lock the assignment's stamp of its row takes
+         * (sp_agent_get_assignee): a deactivation in flight either
+         * commits first, and is_active is read false, or waits for this
+         * assignment, and hands it back. */
         struct sp_agent agent;
-        if (sp_agent_get_shared(c->ctx, patch->assignee, &agent, &miss) == SP_OK) {
+        if (sp_agent_get_assignee(c->ctx, patch->assignee, &agent, &miss) == SP_OK) {
             *self = c->actor.id != NULL && strcmp(agent.user_id, c->actor.id) == 0;
             /* A deactivated agent takes no work (API.md §6); the agent a
              * ticket already has may be repeated, as a category may. */
@@ -199,7 +206,7 @@ edit_reply(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
         if (c->after.status == SP_STATUS_OPEN) {
             if (c->after.assigned_agent_id == 0) {
                 /* Taking the ticket: as a claim does (edit_claim). */
-                if (sp_agent_refuse_deactivated_shared(c->ctx, reply->agent_id, p) != SP_OK)
+                if (sp_agent_refuse_deactivated_assignee(c->ctx, reply->agent_id, p) != SP_OK)
                     return p->rc;
                 sp_ticket_set_assignee(c, reply->agent_id, true);
             }
@@ -232,9 +239,9 @@ edit_claim(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
                               "the ticket is assigned to agent %lld", c->after.assigned_agent_id);
     /* The request's provisioning read the agent's row before the ticket
      * was locked; a deactivation committing since would have its
-     * hand-back miss this ticket. Read under a share, it either committed
-     * (403 agent_deactivated) or waits for this claim and hands it back. */
-    if (sp_agent_refuse_deactivated_shared(c->ctx, agent_id, p) != SP_OK)
+     * hand-back miss this ticket. Read locked, it either committed (403
+     * agent_deactivated) or waits for this claim and hands it back. */
+    if (sp_agent_refuse_deactivated_assignee(c->ctx, agent_id, p) != SP_OK)
         return p->rc;
     sp_ticket_set_assignee(c, agent_id, true);  /* no-op when it is already ours */
     return SP_OK;

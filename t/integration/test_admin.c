@@ -1364,6 +1364,37 @@ START_TEST(rule_validation)
 }
 END_TEST
 
+/* sentiment_below is compared strictly and no sentiment is below -1: a
+ * rule of -1 could never match (QA: it was stored), on create or patch. */
+START_TEST(a_rule_whose_sentiment_below_can_never_match_is_422)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    const char *name = sp_t_unique("never");
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"sentiment_below\":-1,"
+                 "\"category\":\"%s\"}", name, slug));
+    sp_t_assert_invalid(r, "sentiment_below", "out_of_range");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    ck_assert_msg(strstr(r->body, "never match") != NULL, "no reason in %s", r->body);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE name = '%s'",
+                              name), "0");
+    int64_t id = sp_t_admin_rule_new(
+        sp_t_fmt("\"name\":\"%s\",\"priority\":\"low\",\"sentiment_below\":-0.99,"
+                 "\"category\":\"%s\"", name, slug));
+    const char *path = sp_t_fmt("/support/admin/priority-rules/%lld", (long long)id);
+    r = sp_t_admin("PATCH", path, "{\"sentiment_below\":-1.0}");
+    sp_t_assert_invalid(r, "sentiment_below", "out_of_range");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT sentiment_below::text FROM support_priority_rules"
+                              " WHERE id = %lld", (long long)id), "-0.99");
+    r = sp_t_admin("DELETE", path, NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* A rule's own checks (pattern, category) join the field table's errors. */
 START_TEST(rule_validation_reports_every_field_at_once)
 {
@@ -1703,7 +1734,7 @@ START_TEST(agent_skills_report_each_bad_skill_by_index)
     sp_t_assert_invalid(r, "skills[4]", "invalid");
     ck_assert_uint_eq(error_count(r), 4);
     ck_assert_str_eq(sp_t_invalid_message(r, "skills[3]"),
-                     "a skill is listed twice (in upper or lower case)");
+                     "a skill is listed twice (in upper or lower case, or another Unicode form)");
     sp_t_resp_free(r);
     /* A NUL in one skill is that skill's error, beside the others' (it
      * was one error on "skills" that hid them). */
@@ -1931,6 +1962,53 @@ START_TEST(teams_are_trimmed_and_lower_case_so_round_robin_finds_them)
     ck_assert_str_eq(sp_t_sql("SELECT coalesce(assigned_agent_id::text, 'none') FROM"
                               " support_tickets WHERE public_id = '%s'", pid),
                      sp_t_fmt("%lld", (long long)agent));
+}
+END_TEST
+
+/* A ticket of a fresh customer in category slug; its assignee's id as
+ * text ("none": nobody). */
+static const char *
+routed_to(const char *slug)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\",\"category\":\"%s\"}", slug));
+    return sp_t_sql("SELECT coalesce(assigned_agent_id::text, 'none') FROM support_tickets"
+                    " WHERE public_id = '%s'", pid);
+}
+
+/* Skills and teams are one Unicode form, case folded beyond A-Z (QA: the
+ * skills "café" precomposed and "café" of e + a combining accent were
+ * two, and a category's NFD required_skill never routed to an agent's
+ * NFC skill): the same name in any form or case is listed twice, and
+ * routing matches it. */
+START_TEST(skills_and_teams_are_one_unicode_form_so_routing_finds_them)
+{
+    const char *tail = sp_t_sql("SELECT lower('%s')", sp_t_unique("x"));
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/agents",
+        sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"caf\\u00e9%s\",\"CAFE\\u0301%s\"]}", u.sub,
+                 tail, tail));
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
+    sp_t_resp_free(r);
+
+    int64_t agent = sp_t_admin_agent_new(
+        sp_t_fmt("\"skills\":[\"CAF\\u00c9%s\"],\"team\":\"E\\u0301QUIPE%s\","
+                 "\"status\":\"active\"",
+                 tail, tail),
+        &u);
+    ck_assert_str_eq(sp_t_sql("SELECT skills[1] = 'caf' || U&'\\00e9' || '%s' AND"
+                              " team = U&'\\00e9' || 'quipe%s' FROM support_agents"
+                              " WHERE id = %lld",
+                              tail, tail, (long long)agent),
+                     "t");
+    const char *by_skill = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"skill\",\"required_skill\":\"cafe\\u0301%s\"", tail));
+    ck_assert_str_eq(routed_to(by_skill), sp_t_fmt("%lld", (long long)agent));
+    const char *by_team = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":\"\\u00c9quipe%s\"", tail));
+    ck_assert_str_eq(routed_to(by_team), sp_t_fmt("%lld", (long long)agent));
 }
 END_TEST
 
@@ -2207,6 +2285,8 @@ admin_suite(void)
     tcase_add_test(tc, names_are_one_line_of_visible_text);
     tcase_add_test(tc, teams_are_trimmed_and_lower_case_so_round_robin_finds_them);
     tcase_add_test(tc, the_team_migration_gives_old_rows_the_one_form);
+    tcase_add_test(tc, skills_and_teams_are_one_unicode_form_so_routing_finds_them);
+    tcase_add_test(tc, a_rule_whose_sentiment_below_can_never_match_is_422);
     tcase_add_test(tc, if_match_is_honoured_on_categories_agents_and_rules);
     tcase_add_test(tc, if_match_is_honoured_on_sla_policies);
     tcase_add_test(tc, sla_policy_get_by_id_answers_the_row_and_its_etag);

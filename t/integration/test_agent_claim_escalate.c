@@ -253,6 +253,107 @@ START_TEST(concurrent_claims_have_exactly_one_winner)
 }
 END_TEST
 
+/* ---- many tickets to one agent at once ---------------------------------------- */
+
+#define NTICKETS 6
+
+/* NTICKETS fresh tickets, each given to one agent at the same moment by
+ * method/json on /support/agent/tickets/<public id><action> under token: every
+ * answer 200, none 503. Each assignment once took a share of the agent's
+ * row and then updated it (last_assigned_at): two at once deadlocked
+ * (QA: [200,503,503,200,503,200]). Several rounds: a deadlock needs the
+ * two reads before either update. */
+static void
+assign_many_at_once(const char *method, const char *action, const char *token,
+                    const char *json, int64_t agent_id)
+{
+    for (int round = 0; round < 4; round++) {
+        const char *pids[NTICKETS], *paths[NTICKETS], *tokens[NTICKETS];
+        for (int i = 0; i < NTICKETS; i++) {
+            pids[i] = sp_t_ticket_of_new_customer("many");
+            paths[i] = sp_t_fmt("/support/agent/tickets/%s%s", pids[i], action);
+            tokens[i] = token;
+        }
+        struct sp_t_resp *out[NTICKETS];
+        sp_t_parallel(NTICKETS, method, paths, tokens, json ? "application/json" : NULL, json,
+                      out);
+        for (int i = 0; i < NTICKETS; i++) {
+            ck_assert_msg(out[i]->status == 200 || out[i]->status == 201,
+                          "round %d, ticket %d: HTTP %ld; %.300s", round, i, out[i]->status,
+                          out[i]->body);
+            ck_assert_int_eq(sp_t_db_assignee(pids[i]), agent_id);
+            sp_t_resp_free(out[i]);
+        }
+    }
+}
+
+START_TEST(one_agent_claiming_many_tickets_at_once_gets_them_all)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    assign_many_at_once("POST", "/claim", a.token, NULL,
+                        sp_t_agent_id(&a));
+}
+END_TEST
+
+START_TEST(an_admin_assigning_many_tickets_to_one_agent_at_once_assigns_them_all)
+{
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    int64_t id = sp_t_agent_id(&a);
+    assign_many_at_once("PATCH", "", admin.token,
+                        sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)id), id);
+}
+END_TEST
+
+START_TEST(one_agent_first_replying_to_many_tickets_at_once_takes_them_all)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    assign_many_at_once("POST", "/messages", a.token,
+                        "{\"body\":\"On it.\"}", sp_t_agent_id(&a));
+}
+END_TEST
+
+/* A claim undone by a deadlock is run once more by the command, not
+ * answered 503: a transaction of the test's own holds the agent's row,
+ * then, once the claim (holding the ticket) waits for that row, wants
+ * the ticket's row and commits. The claim waited first, so its deadlock
+ * check runs first and undoes it (40P01, logged); its second run passes
+ * once the test's transaction committed. */
+START_TEST(a_claim_undone_by_a_deadlock_is_run_again)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    int64_t id = sp_t_agent_id(&a);
+    const char *pid = sp_t_ticket_of_new_customer("deadlock");
+    long log_at = sp_t_api_log_size();
+    PGconn *db = sp_t_tx_hold(
+        sp_t_fmt("SELECT 1 FROM support_agents WHERE id = %lld FOR UPDATE", (long long)id));
+    /* In the background: wait (up to 10 s) until a backend waits for
+     * this transaction (the claim, at the agent's row), then the ticket,
+     * 0.4 s later: the claim's deadlock check (deadlock_timeout after
+     * its wait began) comes first, so the claim is the one undone. */
+    ck_assert_int_eq(
+        PQsendQuery(db, sp_t_fmt("DO $$ BEGIN FOR i IN 1..500 LOOP"
+                                 " EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE"
+                                 " pg_backend_pid() = ANY (pg_blocking_pids(pid)));"
+                                 " PERFORM pg_sleep(0.02); END LOOP; END $$;"
+                                 " SELECT pg_sleep(0.4);"
+                                 " UPDATE support_tickets SET updated_at = updated_at"
+                                 " WHERE public_id = '%s'; COMMIT",
+                                 pid)),
+        1);
+    struct sp_t_resp *r = claim(&a, pid);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), id);
+    sp_t_resp_free(r);
+    for (PGresult *x; (x = PQgetResult(db)) != NULL;)
+        PQclear(x);
+    sp_t_tx_release(db);
+    ck_assert_msg(strstr(sp_t_api_log_line(log_at, "40P01"), "agent_get_assignee") != NULL,
+                  "no deadlock was logged: the test did not make one");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 1);
+}
+END_TEST
+
 /* ---- escalate --------------------------------------------------------------- */
 
 START_TEST(escalate_without_reason_is_422_required)
@@ -582,6 +683,10 @@ agent_claim_escalate_suite(void)
     tcase_add_test(tc, claim_of_a_closed_ticket_is_409_ticket_closed);
     tcase_add_test(tc, claim_of_unknown_ticket_is_404);
     tcase_add_test(tc, concurrent_claims_have_exactly_one_winner);
+    tcase_add_test(tc, one_agent_claiming_many_tickets_at_once_gets_them_all);
+    tcase_add_test(tc, an_admin_assigning_many_tickets_to_one_agent_at_once_assigns_them_all);
+    tcase_add_test(tc, one_agent_first_replying_to_many_tickets_at_once_takes_them_all);
+    tcase_add_test(tc, a_claim_undone_by_a_deadlock_is_run_again);
 
     tc = sp_t_tcase(s, "escalate");
     tcase_add_test(tc, escalate_without_reason_is_422_required);

@@ -2903,13 +2903,18 @@ START_TEST(transfer_to_agent_needs_an_agent_with_room)
                      sp_t_fmt("agent %lld is away", (long long)away_id));
     sp_t_resp_free(r);
     /* QA: the agent who holds the chat named: 409 "no other agent is
-     * free" misled; the answer says the chat is theirs already. */
+     * free" misled, and then 409 already_assigned where a claim of one's
+     * own ticket is 200: idempotent, the session as it is, no system
+     * message (nobody is told anything). */
+    long before = db_messages(s.id, NULL);
     r = transfer(&first, s.id,
                  sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)first_id));
-    sp_t_assert_problem(r, 409, "already_assigned");
-    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
-                     sp_t_fmt("the chat is already assigned to agent %lld", (long long)first_id));
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), first_id);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
     sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, NULL), before);
+    ck_assert_int_eq(db_system_events(s.id, "transferred"), 0);
     /* QA: an unknown agent came only once `to` was fixed; one 422 lists
      * both. A known agent without room is the 409 of the next try, and a
      * customer's body is not checked against the agents. */

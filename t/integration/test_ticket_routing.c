@@ -305,6 +305,67 @@ START_TEST(a_hand_out_takes_the_soonest_due_ten_and_the_monitor_the_rest)
 }
 END_TEST
 
+/* Per agent, how many of the tickets of category slug it holds. */
+static long
+held_of(const char *slug, int64_t agent)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_tickets t JOIN support_categories c"
+                         " ON c.id = t.category_id WHERE c.slug = '%s'"
+                         " AND t.assigned_agent_id = %lld",
+                         slug, (long long)agent));
+}
+
+/* 14 waiting tickets, two agents of the team away; back in turn (one
+ * after the other) or at once. The first takes at most 10; the second's
+ * hand-out goes to the second, not round robin among both (QA: 12/2). */
+static void
+two_agents_back(bool at_once)
+{
+    const char *team = sp_t_unique("team");
+    struct sp_t_user u[2];
+    int64_t ids[2];
+    for (int i = 0; i < 2; i++)
+        ids[i] = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\",\"status\":\"away\"", team),
+                                      &u[i]);
+    const char *c = round_robin(team);
+    enum { N = 14 };
+    for (int i = 0; i < N; i++)
+        assert_waiting(create(c, sp_t_fmt("backlog %d", i)));
+    if (at_once) {
+        struct sp_t_call calls[2];
+        struct sp_t_resp *out[2];
+        size_t finished[2];
+        for (int i = 0; i < 2; i++)
+            calls[i] = (struct sp_t_call){"PATCH", "/support/agent/me", u[i].token,
+                                          "{\"status\":\"active\"}"};
+        sp_t_calls(2, calls, out, finished);
+        for (int i = 0; i < 2; i++) {
+            sp_t_assert_json(out[i], 200);
+            sp_t_resp_free(out[i]);
+        }
+    } else {
+        me_patch(&u[0], "{\"status\":\"active\"}");
+        ck_assert_int_eq(held_of(c, ids[0]), HANDOUT);
+        me_patch(&u[1], "{\"status\":\"active\"}");
+    }
+    long a = held_of(c, ids[0]), b = held_of(c, ids[1]);
+    ck_assert_msg(a <= HANDOUT && b <= HANDOUT && a + b == N, "handed out %ld/%ld of %d", a, b,
+                  N);
+}
+
+START_TEST(two_agents_back_in_turn_share_the_backlog)
+{
+    two_agents_back(false);
+}
+END_TEST
+
+START_TEST(two_agents_back_at_once_share_the_backlog)
+{
+    for (int round = 0; round < 2; round++)
+        two_agents_back(true);
+}
+END_TEST
+
 /* ---- the monitor's safety net ------------------------------------------------- */
 
 /* Room freed without the agent changing (a ticket of theirs resolved):
@@ -417,6 +478,8 @@ routing_suite(void)
     tcase_add_test(tc, an_agent_write_takes_the_pick_locks_before_the_agents_row);
     tcase_add_test(tc, manual_categories_are_never_handed_out);
     tcase_add_test(tc, a_hand_out_takes_the_soonest_due_ten_and_the_monitor_the_rest);
+    tcase_add_test(tc, two_agents_back_in_turn_share_the_backlog);
+    tcase_add_test(tc, two_agents_back_at_once_share_the_backlog);
     tcase_add_test(tc, the_monitor_routes_waiting_tickets_once_an_agent_has_room);
     tcase_add_test(tc, a_ticket_an_agent_unassigned_waits_for_a_claim);
     tc = sp_t_tcase(s, "triage");

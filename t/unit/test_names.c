@@ -84,6 +84,25 @@ START_TEST(the_platforms_sender_names_are_reserved)
 }
 END_TEST
 
+START_TEST(a_fold_makes_one_form_of_each_name)
+{
+    /* é precomposed (NFC) and e + combining acute (NFD), either case */
+    const char *nfc = sp_name_fold(&arena, "caf\xc3\xa9", 5);
+    ck_assert_str_eq(nfc, "caf\xc3\xa9");
+    ck_assert_str_eq(sp_name_fold(&arena, "cafe\xcc\x81", 6), nfc);
+    ck_assert_str_eq(sp_name_fold(&arena, "CAF\xc3\x89", 5), nfc);
+    ck_assert_str_eq(sp_name_fold(&arena, "CAFE\xcc\x81", 6), nfc);
+    /* beyond A-Z: Greek, German sharp s (full folding) */
+    ck_assert_str_eq(sp_name_fold(&arena, "\xce\xa3\xce\x9f\xce\xa6", 6),
+                     "\xcf\x83\xce\xbf\xcf\x86");
+    ck_assert_str_eq(sp_name_fold(&arena, "Stra\xc3\x9f" "e", 7), "strasse");
+    ck_assert_str_eq(sp_name_fold(&arena, "Billing-EU", 10), "billing-eu");
+    /* only n bytes; not UTF-8 is NULL */
+    ck_assert_str_eq(sp_name_fold(&arena, "ABC", 2), "ab");
+    ck_assert_ptr_null(sp_name_fold(&arena, "caf\xc3", 4));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -93,6 +112,7 @@ suite(void)
     tcase_add_test(tc, names_a_customer_reads_alike_have_one_key);
     tcase_add_test(tc, letters_of_other_scripts_that_look_latin_are_latin);
     tcase_add_test(tc, the_platforms_sender_names_are_reserved);
+    tcase_add_test(tc, a_fold_makes_one_form_of_each_name);
     suite_add_tcase(s, tc);
     return s;
 }
