@@ -19,7 +19,9 @@
  *   77 EX_NOPERM     not the ticket's customer, ambiguous sender
  *   75 EX_TEMPFAIL   database down, rate limited (the customer's ticket create or
  *                    reply limit, shared with the web): the MTA tries again
- *   78 EX_CONFIG     settings wrong (also deferred by Postfix)
+ *   78 EX_CONFIG     settings wrong, or the command line (also deferred by
+ *                    Postfix: a typo in master.cf's argv must not bounce
+ *                    customers' mail as EX_USAGE would)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +58,8 @@ struct settings {
 };
 
 /* The synopsis: asked for with --help (stdout, 0), or after a usage
- * error (stderr, EX_USAGE). */
+ * error (stderr, EX_CONFIG: the MTA defers the mail until the command
+ * line is mended; EX_USAGE would bounce it to the customer — QA). */
 static int
 usage(FILE *out, int code)
 {
@@ -274,7 +277,7 @@ main(int argc, char **argv)
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return usage(stdout, 0);
         else
-            return usage(stderr, EX_USAGE);
+            return usage(stderr, EX_CONFIG);
     }
     sp_log_set_program(PROGRAM);
     struct settings s = {0};

@@ -1738,6 +1738,10 @@ START_TEST(mail_in_reads_its_settings_file_as_systemd_does)
                       !strstr(out, "hunter2"),
                   "%s", out);
     ck_assert_str_eq(last_body(id), "<p>From the file.</p>");
+    /* a command line typo (no file named) defers too: 64 would bounce */
+    const char *typo[] = {"--env-file", NULL};
+    ck_assert_int_eq(sp_t_job_run_input("support-mail-in", NULL, typo, "x", 1, &out), 78);
+    ck_assert_msg(strstr(out, "usage: support-mail-in") != NULL, "%s", out);
     unlink(m.env_file);
     rmdir(dir);
 }
