@@ -4,8 +4,11 @@
  * aborts when an invariant of the output breaks: valid UTF-8, no NUL,
  * length matches, no raw '<' other than one starting a tag we write, and
  * sanitizing the output again changes nothing (what is stored is stored
- * as it reads: the line breaks of unwrapped blocks are not added twice);
- * and the plain text of the output (mail text parts) is valid UTF-8.
+ * as it reads: the line breaks of unwrapped blocks are not added twice),
+ * under the article profile too: this is what checks that a body the
+ * sanitizer parses only once (sp_sanitize_html_as: nothing reshaped)
+ * reads back as written; and the plain text of the output (mail text
+ * parts) is valid UTF-8.
  * Build: clang -fsanitize=fuzzer,address,undefined -Isrc src/core/arena.c
  *        src/core/ascii.c src/core/buf.c src/core/utf8.c src/core/html_parse.c
  *        src/core/sanitize.c
@@ -52,6 +55,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len2;
     char *again = sp_sanitize_html(&a, out, len, &len2, NULL);
     if (len2 != len || memcmp(again, out, len) != 0)
+        abort();
+    size_t art_len;
+    char *art = sp_sanitize_html_as(&a, SP_SANITIZE_ARTICLE, (const char *)data, size,
+                                    &art_len, NULL);
+    again = sp_sanitize_html_as(&a, SP_SANITIZE_ARTICLE, art, art_len, &len2, NULL);
+    if (len2 != art_len || memcmp(again, art, art_len) != 0)
         abort();
     /* the mail text of a body (support-dispatch): always valid UTF-8 */
     char *text = sp_sanitize_text(&a, out, len);
