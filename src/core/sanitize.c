@@ -58,11 +58,19 @@ struct walk {
     bool reshaped;
 };
 
+/* gumbo's allocator here: zeroed memory. gumbo 0.10.1 never sets a
+ * fragment's quirks mode (the document node's doc_type_quirks_mode is set
+ * only when a doctype is read, which a fragment skips) and reads it at
+ * every <table>: "<p>a<table>" kept the table inside the <p> when the
+ * reused heap held a 1 there (quirks) and closed the <p> otherwise, so
+ * one body could be stored two ways. Zero is GUMBO_DOCTYPE_NO_QUIRKS,
+ * what a standards-mode page (ours) reads. Clearing costs less than the
+ * noise of a timing run (docs/performance.md). */
 static void *
 sanitize_alloc(void *userdata, size_t n)
 {
     (void)userdata;
-    void *p = malloc(n);
+    void *p = calloc(1, n);
     if (p == NULL) {
         /* Same policy as the arena: not recoverable in a worker. */
         fprintf(stderr, "{\"level\":\"fatal\",\"event\":\"sanitize_oom\","
@@ -750,6 +758,8 @@ char *
 sp_sanitize_text(struct sp_arena *a, const char *html, size_t len)
 {
     GumboOptions opt = kGumboDefaultOptions;
+    opt.allocator = sanitize_alloc;  /* zeroed: a fragment's quirks mode */
+    opt.deallocator = sanitize_free;
     opt.max_errors = 0;
     opt.fragment_context = GUMBO_TAG_DIV;
     opt.fragment_namespace = GUMBO_NAMESPACE_HTML;
