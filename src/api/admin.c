@@ -16,6 +16,7 @@
 #include "api/handlers.h"
 #include "core/arena.h"
 #include "core/ascii.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "core/tier.h"
 #include "domain/agents.h"
@@ -414,19 +415,27 @@ static const struct sp_field_spec rule_fields[SP_RULE_NFIELDS] = {
     [SP_RULE_PRIORITY] = {"priority", SP_FIELD_ENUM, true, false, 0, 0, sp_priority_names, 0, 0},
 };
 
+/* sentiment_below's one range, whichever end a value missed (QA: 1.5
+ * was told "from -1 to 1", though -1 is refused too). */
+#define SENTIMENT_BELOW_RANGE                                                                  \
+    "must be a number above -1 and at most 1: a ticket matches when its sentiment is strictly" \
+    " below it, and no sentiment is below -1"
+
 static void
 check_rule(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
            struct sp_problem *p)
 {
     check_name(r, &v[SP_RULE_NAME], &f[SP_RULE_NAME], p);
+    for (size_t i = 0; i < p->nerrors; i++)
+        if (strcmp(p->errors[i].field, "sentiment_below") == 0 &&
+            strcmp(p->errors[i].code, "out_of_range") == 0)
+            snprintf(p->errors[i].message, sizeof(p->errors[i].message), "%s",
+                     SENTIMENT_BELOW_RANGE);
     /* Compared strictly (sentiment < sentiment_below) and no sentiment
      * is below -1: such a rule could never match (QA: it was stored). */
     const struct sp_field_value *below = &v[SP_RULE_SENTIMENT_BELOW];
     if (below->present && below->d <= -1 && !sp_problem_refuses(p, "sentiment_below"))
-        sp_problem_field(p, "sentiment_below", "out_of_range",
-                         "must be above -1: a ticket matches when its sentiment is strictly"
-                         " below it, and no sentiment is below -1, so the rule would never"
-                         " match");
+        sp_problem_field(p, "sentiment_below", "out_of_range", SENTIMENT_BELOW_RANGE);
 }
 
 /* --- agents ---------------------------------------------------------------- */
@@ -468,6 +477,20 @@ skills_json(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
     return p->nerrors == before ? sp_json_compact(arr, NULL) : NULL;
 }
 
+/* The display name agent :id (a PATCH's) has, which sent back is no
+ * rename (§5 "Display names"); NULL on a create or for no such row (the
+ * patch answers 404). */
+static const char *
+stored_name(struct sp_req *r)
+{
+    long long id = r->nparams > 0 ? sp_row_id_read(r->params[0]) : 0;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_agent a;
+    struct sp_problem none;
+    sp_problem_init(&none);
+    return id > 0 && sp_agent_get(&ctx, id, &a, &none) == SP_OK ? a.display_name : NULL;
+}
+
 static void
 check_agent(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
             struct sp_problem *p)
@@ -482,7 +505,7 @@ check_agent(struct sp_req *r, const struct sp_field_value *v, struct sp_table_va
     if (v[SP_AGENT_DISPLAY_NAME].present)
         f[SP_AGENT_DISPLAY_NAME].value =
             sp_agent_display_name(r->arena, v[SP_AGENT_DISPLAY_NAME].str,
-                                  sp_api_ctx(r).mail_from_name, p);
+                                  sp_api_ctx(r).mail_from_name, stored_name(r), p);
 }
 
 /* Whether an agent's patch deactivates it. */

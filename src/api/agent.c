@@ -512,12 +512,19 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
         if (json_object_object_get_ex(json, admins_only[i], NULL))
             sp_problem_field(p, admins_only[i], "not_allowed",
                              "is set by an administrator (PATCH /support/admin/agents/:id)");
-    const char *name = v[A_NAME].present ? sp_agent_display_name(r->arena, v[A_NAME].str,
-                                                                 sp_api_ctx(r).mail_from_name, p)
-                                         : NULL;
+    /* The row is read once a request (provisioning read it already): its
+     * name sent back is no rename (§5 "Display names"). */
+    struct sp_agent me;
+    struct sp_problem none;
+    sp_problem_init(&none);
+    bool known = sp_api_current_agent(r, &me, &none) == SP_OK;
+    const char *name = v[A_NAME].present
+                           ? sp_agent_display_name(r->arena, v[A_NAME].str,
+                                                   sp_api_ctx(r).mail_from_name,
+                                                   known ? me.display_name : NULL, p)
+                           : NULL;
     if (p->rc != SP_OK)
         return p->rc;
-    struct sp_agent me;
     struct sp_versions if_match;
     if (sp_api_current_agent(r, &me, p) != SP_OK ||
         sp_api_if_match(r, me.id, &if_match, p) != SP_OK)

@@ -57,11 +57,85 @@ unconfused(uint32_t cp)
     return cp;
 }
 
-/* What a name is read by: letters, digits, spacing marks (a vowel sign of
- * an Indic script), symbols shown as pictures (emoji) and currency. */
-#define NAME_CHARACTERS                                                                       \
-    (UC_CATEGORY_MASK_L | UC_CATEGORY_MASK_N | UC_CATEGORY_MASK_Mc | UC_CATEGORY_MASK_So |   \
-     UC_CATEGORY_MASK_Sc)
+/* What a name is read by: letters, digits and spacing marks (a vowel sign
+ * of an Indic script). Symbols, emoji, currency signs and other numbers
+ * (superscripts, fractions, circled digits) are not: "System™", "Agent✓",
+ * "Support🙂" or "System²" read as the reserved word with a decoration
+ * (QA), and a name made of them alone tells nobody apart. */
+#define NAME_CHARACTERS (UC_CATEGORY_MASK_L | UC_CATEGORY_MASK_Nd | UC_CATEGORY_MASK_Nl | \
+                         UC_CATEGORY_MASK_Mc)
+
+/* Characters that show as a blank as wide as a letter, yet are no space
+ * (Zs) — the Hangul fillers and the blank Braille pattern: between words
+ * they are a space ("System\u2800notice" reads "System notice"). */
+static bool
+blank_looking(uint32_t cp)
+{
+    return cp == 0x115F || cp == 0x1160 || cp == 0x3164 || cp == 0xFFA0 || cp == 0x2800;
+}
+
+/* Whether cp, as written, is a decoration rather than part of a word: a
+ * symbol or emoji (So, Sc, Sk: "™", "✓", "🛡", "$", a skin tone), a number
+ * that is no digit (No: "²", "₁", "½", "①"), a superscript or subscript
+ * letter ("ᵀᴹ"), or a blank-looking character. Judged before the
+ * compatibility decomposition, which would make "™" the letters "TM" and
+ * "²" the digit 2. */
+static bool
+decoration(uint32_t cp)
+{
+    if (blank_looking(cp) ||
+        uc_is_general_category_withtable(cp, UC_CATEGORY_MASK_So | UC_CATEGORY_MASK_Sc |
+                                                 UC_CATEGORY_MASK_Sk | UC_CATEGORY_MASK_No))
+        return true;
+    int tag;
+    ucs4_t parts[UC_DECOMPOSITION_MAX_LENGTH];
+    return uc_decomposition(cp, &tag, parts) > 0 &&
+           (tag == UC_DECOMP_SUPER || tag == UC_DECOMP_SUB);
+}
+
+/* What a rewrite of a name does with a code point. */
+enum rewrite { KEEP, SPACE, DROP };
+
+/* Decorations are spaces: the key drops them, the words read a break. */
+static enum rewrite
+decoration_spaced(uint32_t cp)
+{
+    return decoration(cp) ? SPACE : KEEP;
+}
+
+/* Invisible characters go: default ignorable ones and the blank-looking
+ * fillers. */
+static enum rewrite
+invisible_dropped(uint32_t cp)
+{
+    return uc_is_property_default_ignorable_code_point(cp) || blank_looking(cp) ? DROP : KEEP;
+}
+
+/* s (n bytes of UTF-8) with each code point kept, made a space or dropped
+ * as what says; in the arena, NUL-terminated, at most n bytes (*len). */
+static const uint8_t *
+rewritten(struct sp_arena *a, const char *s, size_t n, enum rewrite (*what)(uint32_t),
+          size_t *len)
+{
+    uint8_t *out = sp_arena_alloc(a, n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        ucs4_t cp;
+        int k = u8_mbtouc(&cp, (const uint8_t *)s + i, n - i);
+        k = k > 0 ? k : 1;
+        enum rewrite w = what(cp);
+        if (w == SPACE) {
+            out[o++] = ' ';
+        } else if (w == KEEP) {
+            memcpy(out + o, s + i, (size_t)k);
+            o += (size_t)k;
+        }
+        i += (size_t)k;
+    }
+    out[o] = '\0';
+    *len = o;
+    return out;
+}
 
 /* Appends cp to out (room for 4 more bytes); "rn" becomes "m", which it
  * shows as in most fonts (UTS #39 maps it so). */
@@ -77,19 +151,21 @@ put_cp(uint8_t *out, size_t *n, uint32_t cp)
         *n += (size_t)k;
 }
 
-/* The key of s: compatibility-decomposed and case folded (fullwidth,
- * mathematical and ligature letters are their plain letters, "ß" is
- * "ss"), marks on letters dropped ("é" is "e"), invisible characters
- * dropped, confusables made Latin, and the rest — spaces, punctuation —
- * either dropped (words false) or one space between words (words true).
- * NULL when s is not UTF-8. */
+/* The key of s: decorations made spaces (decoration_spaced), then
+ * compatibility-decomposed and case folded (fullwidth, mathematical and
+ * ligature letters are their plain letters, "ß" is "ss"), marks on
+ * letters dropped ("é" is "e"), invisible characters dropped,
+ * confusables made Latin, and the rest — spaces, punctuation — either
+ * dropped (words false) or one space between words (words true). NULL
+ * when s is not UTF-8. */
 static const char *
 name_skeleton(struct sp_arena *a, const char *s, bool words)
 {
     size_t n = strlen(s), len = 0;
     if (!sp_utf8_valid(s, n))
         return NULL;
-    uint8_t *f = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFKD, NULL, &len);
+    const uint8_t *plain = rewritten(a, s, n, decoration_spaced, &n);
+    uint8_t *f = u8_casefold(plain, n, NULL, UNINORM_NFKD, NULL, &len);
     if (f == NULL)
         return NULL;
     uint8_t *out = sp_arena_alloc(a, len * 4 + 1);
@@ -183,6 +259,24 @@ sp_name_fold(struct sp_arena *a, const char *s, size_t n)
     if (f == NULL)
         return NULL;
     const char *kept = sp_arena_strndup(a, (const char *)f, len);
+    free(f);
+    return kept;
+}
+
+const char *
+sp_name_fold_compat(struct sp_arena *a, const char *s, size_t n)
+{
+    if (!sp_utf8_valid(s, n))
+        return NULL;
+    /* Invisible characters out first, so a mark they stood between and
+     * its letter compose. */
+    size_t m = 0;
+    const uint8_t *seen = rewritten(a, s, n, invisible_dropped, &m);
+    size_t len = 0;
+    uint8_t *f = u8_casefold(seen, m, NULL, UNINORM_NFKC, NULL, &len);
+    if (f == NULL)
+        return NULL;
+    const char *kept = len > 0 ? sp_arena_strndup(a, (const char *)f, len) : NULL;
     free(f);
     return kept;
 }

@@ -43,8 +43,10 @@ struct sp_arena;
  * Cyrillic "е" is "System"), "0" read as "o", "1" as "l", "rn" as "m",
  * and spaces and punctuation dropped ("S.Y.S.T.E.M" is "System"). Not
  * UTS #39's whole table: letters of other scripts that look alike stay
- * apart. "" when nothing in s is a letter, digit or symbol; NULL when s
- * is NULL or not UTF-8. In the arena. */
+ * apart. Symbols, emoji, superscripts and such decorations are spaces
+ * ("System™" is "System"), and so are blank-looking characters (U+2800,
+ * the Hangul fillers). "" when nothing in s is a letter or digit; NULL
+ * when s is NULL or not UTF-8. In the arena. */
 const char *sp_name_key(struct sp_arena *a, const char *s);
 
 /* The platform's own sender name display name s poses as, NULL when none:
@@ -62,5 +64,13 @@ const char *sp_name_reserved(struct sp_arena *a, const char *s, const char *from
  * sp_name_key nothing else is dropped or mapped. NULL when not UTF-8. In
  * the arena. */
 const char *sp_name_fold(struct sp_arena *a, const char *s, size_t n);
+
+/* s[0..n) as a name matched exactly but typed by a person (a skill, a
+ * team: API.md §6): invisible characters dropped (default ignorable —
+ * zero-width space, joiners, soft hyphen — and the blank-looking fillers:
+ * "tech\u200bnical" is "technical"), then case folded in NFKC, the
+ * compatibility forms made plain (fullwidth "ｆｕｌｌ" is "full", "ﬁ" is
+ * "fi"). NULL when not UTF-8 or nothing is left. In the arena. */
+const char *sp_name_fold_compat(struct sp_arena *a, const char *s, size_t n);
 
 #endif

@@ -84,17 +84,19 @@ sp_agent_user_id_ok(const char *user_id)
 }
 
 /* A name routing matches exactly (a skill, a team): one line, trimmed,
- * case folded and NFC (sp_name_fold: "Café" typed precomposed or with a
- * combining accent, "CAFÉ", are one skill; QA: NFC and NFD were two, and
- * a category's NFD skill never routed to an agent's NFC one), at most
- * max characters as stored; NULL when it is not one. */
+ * invisible characters dropped, case folded and NFKC (sp_name_fold_compat:
+ * "Café" typed precomposed or with a combining accent, "CAFÉ", are one
+ * skill; QA: NFC and NFD were two, and a category's NFD skill never
+ * routed to an agent's NFC one; a "tech\u200bnical" looked like
+ * "technical" and matched nothing, a fullwidth "ｆｕｌｌ" was not "full"),
+ * at most max characters as stored; NULL when it is not one. */
 static const char *
 routing_name(struct sp_arena *a, const char *s, size_t max)
 {
     struct sp_problem none;
     sp_problem_init(&none);
     const char *name = sp_ticket_subject(a, "name", s, &none);
-    if (name == NULL || (name = sp_name_fold(a, name, strlen(name))) == NULL ||
+    if (name == NULL || (name = sp_name_fold_compat(a, name, strlen(name))) == NULL ||
         sp_utf8_count(name, strlen(name)) > max)
         return NULL;
     return name;
@@ -112,19 +114,45 @@ sp_agent_team(struct sp_arena *a, const char *s)
     return routing_name(a, s, SP_AGENT_TEAM_MAX);
 }
 
+/* Whether name is the agent's current name as customers read it: the
+ * same text, or the same key when that has a letter or digit (a name
+ * with none reads as nothing in particular). Sending it back is no
+ * rename (QA: an agent whose kept token name read as another's could not
+ * send its own name back, nor change its status beside it). */
+static bool
+same_name(struct sp_arena *a, const char *name, const char *current)
+{
+    if (current == NULL)
+        return false;
+    if (strcmp(name, current) == 0)
+        return true;
+    const char *key = sp_name_key(a, name), *theirs = sp_name_key(a, current);
+    return key != NULL && theirs != NULL && *key != '\0' && strcmp(key, theirs) == 0;
+}
+
 const char *
 sp_agent_display_name(struct sp_arena *a, const char *s, const char *from_name,
-                      struct sp_problem *p)
+                      const char *current, struct sp_problem *p)
 {
     const char *name = sp_ticket_subject_max(a, "display_name", s, SP_AGENT_NAME_MAX, p);
-    const char *platform = name != NULL ? sp_name_reserved(a, name, from_name) : NULL;
-    if (platform == NULL)
+    if (name == NULL || same_name(a, name, current))
         return name;
-    sp_problem_fieldf(p, "display_name", "reserved",
-                      "is reserved: customers would read it as \"%s\", a sender name of"
-                      " the platform itself",
-                      platform);
-    return NULL;
+    const char *platform = sp_name_reserved(a, name, from_name);
+    if (platform != NULL) {
+        sp_problem_fieldf(p, "display_name", "reserved",
+                          "is reserved: customers would read it as \"%s\", a sender name of"
+                          " the platform itself",
+                          platform);
+        return NULL;
+    }
+    const char *key = sp_name_key(a, name);
+    if (key != NULL && *key == '\0') {
+        sp_problem_field(p, "display_name", "empty",
+                         "has no letter or digit: punctuation, symbols and emoji alone tell"
+                         " no agent from another");
+        return NULL;
+    }
+    return name;
 }
 
 /* Every write that may give an active agent a display name (an agent's
@@ -137,15 +165,21 @@ sp_agent_display_name(struct sp_arena *a, const char *s, const char *from_name,
  * (which no other writer waits for), so no cycle can form. */
 static struct sp_stmt names_lock_stmt =
     SP_STMT("agent_names_lock", "SELECT pg_advisory_xact_lock(7311951, 0)", 0);
+/* The active agents' names, and the one agent's own (mine) whatever its
+ * state. */
 static struct sp_stmt names_stmt = SP_STMT(
     "agent_names",
-    "SELECT id, display_name FROM support_agents WHERE is_active AND display_name IS NOT NULL"
-    " AND id IS DISTINCT FROM $1::bigint AND user_id IS DISTINCT FROM $2",
+    "SELECT id, display_name, is_active, (id = $1::bigint OR user_id = $2) IS TRUE AS mine"
+    " FROM support_agents WHERE display_name IS NOT NULL"
+    " AND (is_active OR id = $1::bigint OR user_id = $2)",
     2);
 
 /* 409 display_name_taken when an active agent other than the one id (0:
  * none) or user_id (NULL: none) names has a display name with the key of
- * name (core/names: what a customer could not tell apart). Under the
+ * name (core/names: what a customer could not tell apart) — unless that
+ * one agent is active and name is its current name (same_name): keeping
+ * it changes nothing customers see, even beside a twin the token's name
+ * made. A reactivated agent's name is compared as a new one. Under the
  * names lock, which it takes. */
 static enum sp_rc
 claim_name(struct sp_ctx *ctx, long long id, const char *user_id, const char *name,
@@ -158,17 +192,24 @@ claim_name(struct sp_ctx *ctx, long long id, const char *user_id, const char *na
         return p->rc;
     const char *key = sp_name_key(ctx->arena, name);
     if (key == NULL || *key == '\0')
-        return SP_OK;   /* no letter, digit or symbol: nothing to read alike */
+        return SP_OK;   /* its own unchanged (else refused as empty): nothing to compare */
+    int taken = -1;
     for (int i = 0; i < PQntuples(r); i++) {
-        const char *theirs = sp_name_key(ctx->arena, sp_db_str(r, i, 1));
-        if (theirs != NULL && strcmp(key, theirs) == 0)
-            return sp_problem_set(p, SP_CONFLICT, "display_name_taken",
-                                  "agent %lld's display name reads the same to customers"
-                                  " (names are compared ignoring case, accents, spaces,"
-                                  " punctuation and look-alike letters): choose another name",
-                                  sp_db_int(r, i, 0));
+        const char *stored = sp_db_str(r, i, 1), *theirs = sp_name_key(ctx->arena, stored);
+        if (sp_db_bool(r, i, 3)) {
+            if (sp_db_bool(r, i, 2) && same_name(ctx->arena, name, stored))
+                return SP_OK;
+        } else if (taken < 0 && theirs != NULL && strcmp(key, theirs) == 0) {
+            taken = i;
+        }
     }
-    return SP_OK;
+    if (taken < 0)
+        return SP_OK;
+    return sp_problem_set(p, SP_CONFLICT, "display_name_taken",
+                          "agent %lld's display name reads the same to customers"
+                          " (names are compared ignoring case, accents, spaces,"
+                          " punctuation, symbols and look-alike letters): choose another name",
+                          sp_db_int(r, taken, 0));
 }
 
 /* An admin's create (id 0) or patch of agent id: when the row will be

@@ -161,15 +161,19 @@ const char *sp_agent_team(struct sp_arena *a, const char *s);
  * escape would forge a line. NULL with the field error reserved when it
  * reads as one of the platform's own sender names (core/names'
  * sp_name_reserved; from_name: SUPPORT_MAIL_FROM_NAME): customers would
- * take the agent for the platform. In the arena. */
+ * take the agent for the platform; and the field error empty when it has
+ * no letter or digit ("...", "★": its key is empty, nothing to tell it
+ * from another by). current: the agent's stored name (NULL: none, a
+ * create): a name that reads as it (the same text, or the same key) is
+ * no rename and is never refused as reserved or empty. In the arena. */
 const char *sp_agent_display_name(struct sp_arena *a, const char *s, const char *from_name,
-                                  struct sp_problem *p);
+                                  const char *current, struct sp_problem *p);
 
 /* The admin's list, create and update (API.md §6); a create or update
  * with another agent's user_id is 409 user_id_taken, one giving an
  * active agent a display name another active agent's reads as (the same
  * key, core/names) 409 display_name_taken (a reactivation too: the
- * name it has), a change of the
+ * name it has; an active agent's own name sent back never), a change of the
  * user_id of an agent holding a ticket not closed or a chat not ended 409
  * agent_has_work (the work would pass to another person unrecorded).
  * A patch that deactivates an agent (is_active false) unassigns its open,

@@ -1376,7 +1376,7 @@ START_TEST(a_rule_whose_sentiment_below_can_never_match_is_422)
                  "\"category\":\"%s\"}", name, slug));
     sp_t_assert_invalid(r, "sentiment_below", "out_of_range");
     ck_assert_uint_eq(sp_t_error_count(r), 1);
-    ck_assert_msg(strstr(r->body, "never match") != NULL, "no reason in %s", r->body);
+    ck_assert_msg(strstr(r->body, "above -1 and at most 1") != NULL, "no range in %s", r->body);
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE name = '%s'",
                               name), "0");
@@ -2012,6 +2012,75 @@ START_TEST(skills_and_teams_are_one_unicode_form_so_routing_finds_them)
 }
 END_TEST
 
+/* A skill or team typed with an invisible character inside or in
+ * fullwidth letters is the plain one (QA: "tech\u200bnical" was stored
+ * as typed, looked like "technical" and matched nothing; fullwidth
+ * "ｆｕｌｌ" was not "full"): stored plain, listed twice it is a
+ * duplicate, and routing matches it. */
+START_TEST(skills_with_invisible_or_fullwidth_letters_are_the_plain_skill)
+{
+    const char *tail = sp_t_sql("SELECT lower('%s')", sp_t_unique("x"));
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/agents",
+        sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"full%s\","
+                 "\"\\uff46\\uff55\\uff4c\\uff4c%s\"]}",
+                 u.sub, tail, tail));
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
+    sp_t_resp_free(r);
+    int64_t agent = sp_t_admin_agent_new(
+        sp_t_fmt("\"skills\":[\"tech\\u200bnical%s\",\"\\uff26ULL%s\"],"
+                 "\"team\":\"t\\u2060eam\\uff11%s\",\"status\":\"active\"",
+                 tail, tail, tail),
+        &u);
+    ck_assert_str_eq(sp_t_sql("SELECT skills = ARRAY['technical%s', 'full%s']"
+                              " AND team = 'team1%s' FROM support_agents WHERE id = %lld",
+                              tail, tail, tail, (long long)agent),
+                     "t");
+    const char *by_skill = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"skill\","
+                 "\"required_skill\":\"\\uff54echnical\\u200c%s\"", tail));
+    ck_assert_str_eq(sp_t_sql("SELECT required_skill FROM support_categories WHERE slug = '%s'",
+                              by_skill),
+                     sp_t_fmt("technical%s", tail));
+    ck_assert_str_eq(routed_to(by_skill), sp_t_fmt("%lld", (long long)agent));
+}
+END_TEST
+
+/* sentiment_below has one range, told alike whichever end a value
+ * misses (QA: 1.5 was "must be a number from -1 to 1", though -1 itself
+ * is refused). */
+START_TEST(sentiment_below_out_of_range_names_one_range)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    static const char *const values[] = {"1.5", "-1", "-2", "1e9"};
+    const char *first = NULL;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        struct sp_t_resp *r = sp_t_admin(
+            "POST", "/support/admin/priority-rules",
+            sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"sentiment_below\":%s,"
+                     "\"category\":\"%s\"}", sp_t_unique("range"), values[i], slug));
+        sp_t_assert_invalid(r, "sentiment_below", "out_of_range");
+        const char *message = sp_t_fmt("%s", sp_t_invalid_message(r, "sentiment_below"));
+        sp_t_resp_free(r);
+        ck_assert_msg(strstr(message, "above -1 and at most 1") != NULL, "%s: %s", values[i],
+                      message);
+        if (first == NULL)
+            first = message;
+        ck_assert_str_eq(message, first);
+    }
+    /* both ends' neighbours are in it */
+    int64_t id = sp_t_admin_rule_new(
+        sp_t_fmt("\"name\":\"%s\",\"priority\":\"low\",\"sentiment_below\":1,"
+                 "\"category\":\"%s\"", sp_t_unique("range"), slug));
+    struct sp_t_resp *r = sp_t_admin(
+        "PATCH", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)id),
+        "{\"sentiment_below\":-0.999}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(the_team_migration_gives_old_rows_the_one_form)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT), v = sp_t_user_new(SP_ROLE_AGENT);
@@ -2287,6 +2356,8 @@ admin_suite(void)
     tcase_add_test(tc, the_team_migration_gives_old_rows_the_one_form);
     tcase_add_test(tc, skills_and_teams_are_one_unicode_form_so_routing_finds_them);
     tcase_add_test(tc, a_rule_whose_sentiment_below_can_never_match_is_422);
+    tcase_add_test(tc, skills_with_invisible_or_fullwidth_letters_are_the_plain_skill);
+    tcase_add_test(tc, sentiment_below_out_of_range_names_one_range);
     tcase_add_test(tc, if_match_is_honoured_on_categories_agents_and_rules);
     tcase_add_test(tc, if_match_is_honoured_on_sla_policies);
     tcase_add_test(tc, sla_policy_get_by_id_answers_the_row_and_its_etag);

@@ -6,6 +6,8 @@
  * name at once never both win (docs/API.md §5 "Display names").
  */
 #include "harness.h"
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,6 +169,148 @@ START_TEST(another_active_agents_name_is_409)
 }
 END_TEST
 
+/* An agent whose name reads as another active agent's (the token's
+ * name, kept) sends its own name back, in another case or beside a
+ * status change: no rename, 200 (QA: 409 display_name_taken, and the
+ * status change refused with it); the admin's PATCH naming it again
+ * too. A real rename to a taken name stays 409, and so does its
+ * reactivation while the twin is active (§5: compared as a new name);
+ * once the twin is gone it comes back with its name. */
+START_TEST(an_agents_own_name_sent_back_is_no_rename)
+{
+    const char *name = sp_t_fmt("Grace (demo agent) %s", sp_t_unique("n"));
+    int64_t first = sp_t_admin_agent_new(sp_t_fmt("\"display_name\":%s", sp_t_jq(name)), NULL);
+    struct sp_t_user twin = sp_t_user_new(SP_ROLE_AGENT);
+    twin.token = sp_t_token_claims(SP_ROLE_AGENT, twin.sub,
+                                   sp_t_fmt("{\"name\":%s}", sp_t_jq(name)));
+    int64_t id = sp_t_agent_id(&twin);
+    ck_assert_str_eq(name_of(id), name);
+    struct sp_t_resp *r = patch_me(&twin, sp_t_fmt("{\"display_name\":%s}", sp_t_jq(name)));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    char upper[128];
+    snprintf(upper, sizeof(upper), "%s", name);
+    for (char *c = upper; *c != '\0'; c++)
+        *c = (char)toupper((unsigned char)*c);
+    r = patch_me(&twin, sp_t_fmt("{\"display_name\":%s,\"status\":\"away\"}", sp_t_jq(upper)));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "away");
+    ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), upper);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", agent_path(id),
+                   sp_t_fmt("{\"display_name\":%s,\"team\":\"tech\"}", sp_t_jq(name)));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "team"), "tech");
+    sp_t_resp_free(r);
+    /* another agent's name is still taken */
+    const char *other = fresh_name();
+    (void)sp_t_admin_agent_new(sp_t_fmt("\"display_name\":%s", sp_t_jq(other)), NULL);
+    r = patch_me(&twin, sp_t_fmt("{\"display_name\":%s}", sp_t_jq(other)));
+    sp_t_assert_problem(r, 409, "display_name_taken");
+    sp_t_resp_free(r);
+    /* deactivated and reactivated: 409 while the first is active … */
+    r = sp_t_admin("PATCH", agent_path(id), "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", agent_path(id),
+                   sp_t_fmt("{\"is_active\":true,\"display_name\":%s}", sp_t_jq(name)));
+    sp_t_assert_problem(r, 409, "display_name_taken");
+    sp_t_resp_free(r);
+    /* … and back with its name once nobody active has it */
+    r = sp_t_admin("PATCH", agent_path(first), "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", agent_path(id), "{\"is_active\":true}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(name_of(id), name);
+}
+END_TEST
+
+/* A name stored before a rule refused it (reserved, or with no letter)
+ * is the agent's own: sent back it is no rename, 200; another such name
+ * is still refused. */
+START_TEST(a_stored_name_a_rule_would_refuse_may_be_sent_back)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    int64_t id = sp_t_agent_id(&a);
+    sp_t_sql("UPDATE support_agents SET display_name = 'System' WHERE id = %lld", (long long)id);
+    struct sp_t_resp *r = patch_me(&a, "{\"display_name\":\"System\",\"status\":\"away\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", agent_path(id), "{\"display_name\":\"System\",\"team\":\"tech\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = patch_me(&a, "{\"display_name\":\"Support\"}");
+    sp_t_assert_invalid(r, "display_name", "reserved");
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_agents SET display_name = '...' WHERE id = %lld", (long long)id);
+    r = patch_me(&a, "{\"display_name\":\"...\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = patch_me(&a, "{\"display_name\":\"!!!\"}");
+    sp_t_assert_invalid(r, "display_name", "empty");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* A reserved name with a symbol, emoji, superscript or subscript run on,
+ * or with blank-looking characters (U+2800, the Hangul fillers) between
+ * its words, reads as the reserved name: 422 reserved (QA: 200). A
+ * person's name with a decoration is that name: another's is 409. */
+START_TEST(decorated_reserved_names_are_refused)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    int64_t id = sp_t_agent_id(&a);
+    const char *mine = fresh_name();
+    struct sp_t_resp *r = patch_me(&a, sp_t_fmt("{\"display_name\":%s}", sp_t_jq(mine)));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    static const char *const reserved[] = {
+        "Our\\u2800support\\u2800team", "System\\u2800notice", "Sys\\u2800tem",
+        "System\\u3164notice", "System\\uffa0notice", "System\\u2122", "System\\u00ae",
+        "System\\u00a9", "System\\u2713", "System\\u2605", "System\\u00b2",
+        "System\\u2081", "Support\\u2122", "Support\\u2120", "Customer\\u2122",
+        "Agent\\u2713", "System\\ud83d\\udee1", "Support\\ud83d\\ude42", "System\\u00b0",
+        "System$", "System\\u20ac",
+    };
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        r = patch_me(&a, sp_t_fmt("{\"display_name\":\"%s\"}", reserved[i]));
+        sp_t_assert_invalid(r, "display_name", "reserved");
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(name_of(id), mine);
+    r = patch_me(&a, sp_t_fmt("{\"display_name\":\"%s from Support\\u2122\"}", mine));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    const char *other = fresh_name();
+    (void)sp_t_admin_agent_new(sp_t_fmt("\"display_name\":%s", sp_t_jq(other)), NULL);
+    r = patch_me(&a, sp_t_fmt("{\"display_name\":\"%s \\u2605\"}", other));
+    sp_t_assert_problem(r, 409, "display_name_taken");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* A name with no letter or digit tells nobody apart and was never
+ * compared (QA: "...", "???", "—" were 200, two agents both "."): 422
+ * empty, on the agent's PATCH and the admin's create. */
+START_TEST(a_name_without_a_letter_or_digit_is_refused)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    (void)sp_t_agent_id(&a);
+    static const char *const blank[] = {"...", "???", "\\u2014", "!!!", ".", "\\u2605",
+                                        "\\ud83d\\ude42"};
+    for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
+        struct sp_t_resp *r = patch_me(&a, sp_t_fmt("{\"display_name\":\"%s\"}", blank[i]));
+        sp_t_assert_invalid(r, "display_name", "empty");
+        ck_assert_msg(strstr(sp_t_invalid_message(r, "display_name"), "no letter or digit") !=
+                          NULL, "%s", r->body);
+        sp_t_resp_free(r);
+    }
+    create_refused(".", 422, "empty");
+}
+END_TEST
+
 /* Six writers give one name at once — four agents their own, an admin
  * another agent's, an admin a new agent's: one wins, the others are 409
  * (the names lock), and one active agent holds the name. Without the
@@ -217,6 +361,10 @@ agent_names_suite(void)
     tcase_add_test(tc, the_tokens_name_is_kept_unless_reserved);
     tcase_add_test(tc, another_active_agents_name_is_409);
     tcase_add_test(tc, renames_to_one_name_at_once_let_one_win);
+    tcase_add_test(tc, an_agents_own_name_sent_back_is_no_rename);
+    tcase_add_test(tc, a_stored_name_a_rule_would_refuse_may_be_sent_back);
+    tcase_add_test(tc, decorated_reserved_names_are_refused);
+    tcase_add_test(tc, a_name_without_a_letter_or_digit_is_refused);
     return s;
 }
 

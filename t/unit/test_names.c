@@ -103,6 +103,62 @@ START_TEST(a_fold_makes_one_form_of_each_name)
 }
 END_TEST
 
+/* QA: a reserved name with a symbol run on, or written with blank-looking
+ * characters between its words, passed and showed as the reserved name. */
+START_TEST(decorations_and_blank_looking_characters_hide_no_reserved_name)
+{
+    static const char *const system[] = {
+        "System\u2122", "System\u00ae", "System\u00a9", "System\u2713", "System\u2605",
+        "System\u00b2", "System\u2081", "System\U0001F6E1", "System\u00b0", "System$",
+        "System\u20ac", "System\u1d40\u1d39", "System^", "Sys\u2800tem",
+        "System\u2800notice", "System\u3164notice", "System\u115fnotice",
+        "System\u1160notice", "System\uffa0notice", "Sys\u2063tem",
+    };
+    for (size_t i = 0; i < sizeof(system) / sizeof(system[0]); i++)
+        ck_assert_msg(sp_name_reserved(&arena, system[i], NULL) != NULL &&
+                          strcmp(sp_name_reserved(&arena, system[i], NULL), "System") == 0,
+                      "%s", system[i]);
+    ck_assert_str_eq(sp_name_reserved(&arena, "Support\u2122", NULL), "Support");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Support\u2120", NULL), "Support");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Support\U0001F642", NULL), "Support");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Customer\u2122", NULL), "Customer");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Agent\u2713", NULL), "Agent");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Our\u2800support\u2800team", NULL),
+                     "Our support team");
+    /* a person's name with a decoration is that name */
+    ck_assert_ptr_null(sp_name_reserved(&arena, "Anna from Support \u2605", NULL));
+    ck_assert_str_eq(key("Anna \u2605"), key("Anna"));
+    ck_assert_str_eq(key("Zo\u00eb\U0001F642"), "zoe");
+    /* nothing but decorations and punctuation: no key to compare */
+    ck_assert_str_eq(key("\u2605"), "");
+    ck_assert_str_eq(key("\U0001F642\U0001F642"), "");
+    ck_assert_str_eq(key("\u2014"), "");
+    ck_assert_str_eq(key("\u2800"), "");
+}
+END_TEST
+
+/* QA: a skill kept an inner zero-width space and a fullwidth one was not
+ * the plain one; both looked like the skill and matched nothing. */
+START_TEST(a_compat_fold_drops_invisibles_and_makes_compatibility_forms_plain)
+{
+    const char *s = "tech\u200bnical";
+    ck_assert_str_eq(sp_name_fold_compat(&arena, s, strlen(s)), "technical");
+    s = "\uff46\uff55\uff4c\uff4c";   /* fullwidth ｆｕｌｌ */
+    ck_assert_str_eq(sp_name_fold_compat(&arena, s, strlen(s)), "full");
+    s = "Tech\u00adni\u2060cal\u3164";
+    ck_assert_str_eq(sp_name_fold_compat(&arena, s, strlen(s)), "technical");
+    s = "CAFE\u200b\u0301";   /* the invisible between letter and accent goes first */
+    ck_assert_str_eq(sp_name_fold_compat(&arena, s, strlen(s)), "caf\u00e9");
+    ck_assert_str_eq(sp_name_fold_compat(&arena, "Stra\u00dfe", 7), "strasse");
+    ck_assert_str_eq(sp_name_fold_compat(&arena, "Billing-EU", 10), "billing-eu");
+    ck_assert_ptr_null(sp_name_fold_compat(&arena, "\u200b", 3));
+    ck_assert_ptr_null(sp_name_fold_compat(&arena, "caf\xc3", 4));
+    /* the exact fold keeps them: mail local parts are matched as written */
+    s = "tech\u200bnical";
+    ck_assert_str_eq(sp_name_fold(&arena, s, strlen(s)), s);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -113,6 +169,8 @@ suite(void)
     tcase_add_test(tc, letters_of_other_scripts_that_look_latin_are_latin);
     tcase_add_test(tc, the_platforms_sender_names_are_reserved);
     tcase_add_test(tc, a_fold_makes_one_form_of_each_name);
+    tcase_add_test(tc, decorations_and_blank_looking_characters_hide_no_reserved_name);
+    tcase_add_test(tc, a_compat_fold_drops_invisibles_and_makes_compatibility_forms_plain);
     suite_add_tcase(s, tc);
     return s;
 }
