@@ -9,9 +9,9 @@
  * in a dry run. The candidate queries only narrow the set; the decision
  * is the SLA arithmetic of sla.c on the locked row.
  *
- * Two writes bypass sp_ticket_apply() for now: setting the sla_warned_*
- * flags (the lifecycle service only clears one whose due it moves later)
- * and closed_at, which
+ * Two writes bypass sp_ticket_apply() for now: the due a warning was
+ * about (sla_warned_*_due_at and the flags, which the lifecycle service
+ * only derives from it) and closed_at, which
  * sp_ticket_apply() sets to the database's now() while this job must use
  * its own clock. Both run in the ticket's transaction.
  */
@@ -80,12 +80,21 @@ struct warn_row {
     C(WC_BREACHED_RES, "t.sla_breached_resolution", bool, sla.breached_resolution)
 enum warn_column { WARN_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
 
+/* Whether a target's due is a deadline not warned of yet: later than
+ * the latest due warned of for it (sql/087), or none was. One warning
+ * per deadline value (API.md §12): a due moved back to a warned one, or
+ * earlier, is not warned again. The candidates filter on it and the
+ * claim reads it on the locked row. */
+#define WARN_DUE_NEW(target)                                                                       \
+    "coalesce(t." target "_due_at > t.sla_warned_" target "_due_at, true)"
+
 /* Targets still to judge (sla_breach_check_at, sla.c's next_unjudged:
  * the first response until answered or breached, unless resolution is
  * due first) due in [now, now + window] and not warned about; with the
  * SLA columns, so that rows whose warning is not due yet are dropped
  * without a transaction. A first response already breached leaves the
- * resolution to warn about. */
+ * resolution to warn about. The test of the warned due is a filter on
+ * support_tickets_sla_breach_check's range, as the flags' was. */
 static struct sp_stmt warn_candidates = SP_STMT_READ(
     "sla_monitor_warn_candidates",
     "SELECT " CANDIDATE_COLS("t.sla_breach_check_at::text") ", " WARN_COLUMNS(SP_COL_SQL, ", ")
@@ -95,7 +104,7 @@ static struct sp_stmt warn_candidates = SP_STMT_READ(
     "   AND CASE WHEN t.first_responded_at IS NULL AND NOT t.sla_breached_first_response"
     "             AND (t.sla_breached_resolution"
     "                  OR t.first_response_due_at <= t.resolution_due_at)"
-    "            THEN NOT t.sla_warned_first_response ELSE NOT t.sla_warned_resolution END"
+    "            THEN " WARN_DUE_NEW("first_response") " ELSE " WARN_DUE_NEW("resolution") " END"
     " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
     4);
 /* Whom a warning or breach can reach (tell_takers()): the category's
@@ -113,8 +122,8 @@ struct takers {
 /* The claim also reads the takers and whether the assignee is away (false
  * when unassigned), in the statement that locks the ticket. */
 #define WARN_CLAIM_COLUMNS(C, SEP)                                                                 \
-    C(WCL_WARNED_FIRST_RESPONSE, "t.sla_warned_first_response", , ) SEP                           \
-    C(WCL_WARNED_RESOLUTION, "t.sla_warned_resolution", , ) SEP                                   \
+    C(WCL_NEW_FIRST_RESPONSE, WARN_DUE_NEW("first_response"), , ) SEP                            \
+    C(WCL_NEW_RESOLUTION, WARN_DUE_NEW("resolution"), , ) SEP                                     \
     TAKERS_COLUMNS(C, SEP, WCL_) SEP                                                               \
     C(WCL_ASSIGNEE_AWAY, "coalesce(a.status = 'away', false)", , )
 enum warn_claim_column { WARN_CLAIM_COLUMNS(SP_COL_ENUM, ) WCL_COUNT };
@@ -126,13 +135,20 @@ static struct sp_stmt warn_claim = SP_STMT(
     " WHERE t.id = $1::bigint AND t.sla_breach_check_at >= $2::timestamptz"
     " FOR UPDATE OF t SKIP LOCKED",
     2);
-static struct sp_stmt warn_flag =
-    SP_STMT("sla_monitor_warn_flag",
-            "UPDATE support_tickets"
-            " SET sla_warned_first_response = sla_warned_first_response OR $2 = 'first_response',"
-            "     sla_warned_resolution = sla_warned_resolution OR $2 = 'resolution'"
-            " WHERE id = $1::bigint",
-            2);
+/* Records the due warned of ($2 the target; its due as sp_ticket_apply
+ * just wrote it), and its flag, derived for the releases that read it
+ * (sql/087). */
+static struct sp_stmt warn_flag = SP_STMT(
+    "sla_monitor_warn_flag",
+    "UPDATE support_tickets"
+    " SET sla_warned_first_response_due_at = CASE WHEN $2 = 'first_response'"
+    "       THEN first_response_due_at ELSE sla_warned_first_response_due_at END,"
+    "     sla_warned_resolution_due_at = CASE WHEN $2 = 'resolution'"
+    "       THEN resolution_due_at ELSE sla_warned_resolution_due_at END,"
+    "     sla_warned_first_response = sla_warned_first_response OR $2 = 'first_response',"
+    "     sla_warned_resolution = sla_warned_resolution OR $2 = 'resolution'"
+    " WHERE id = $1::bigint",
+    2);
 
 /* Running targets already passed, not yet marked breached: the
  * ticket's sla_breach_check_at (sla.h's breach_check_at) skips targets
@@ -433,8 +449,8 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
     d->due_at = first ? t->sla.first_response_due_at : t->sla.resolution_due_at;
     if (m->o->now > d->due_at)
         return NOTHING;
-    if (sp_db_bool(r, 0, first ? WCL_WARNED_FIRST_RESPONSE : WCL_WARNED_RESOLUTION))
-        return NOTHING; /* once per target */
+    if (!sp_db_bool(r, 0, first ? WCL_NEW_FIRST_RESPONSE : WCL_NEW_RESOLUTION))
+        return NOTHING; /* once per deadline */
     sp_ticket_add_event(c, "sla_warning", target_meta(m, d));
     const char *payload = target_payload(m, c, d, false);
     /* API.md §12 warns the assignee; an unassigned ticket's takers

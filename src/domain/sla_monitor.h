@@ -2,7 +2,7 @@
  * sla_monitor: one pass of the ticket-sla-monitor job (API.md §12, issue #4
  * item 10): route tickets left waiting for an agent that one can now take
  * (at most SP_SLA_MONITOR_ROUTE_MAX a pass), warn before a target runs
- * out (once per target), mark breaches
+ * out (once per deadline of a target), mark breaches
  * (once per target) and escalate (+1 priority up to urgent, team
  * notified), auto-close tickets resolved longer than SUPPORT_AUTOCLOSE_DAYS.
  *
@@ -17,13 +17,13 @@
  *
  * Choices where API.md is silent:
  * - A warning is due when sp_sla_warn_at() <= now <= the target's due and
- *   the target's sla_warned_* flag is false; a target that already passed
- *   is the breach step's, not warned any more. One warning per
- *   deadline: the ticket write that moves a due later (a priority
- *   lowered, a longer category target, a pause's resume) clears its
- *   flag in the same statement (sp_ticket_apply), so the new deadline
- *   is warned once more; a due moved earlier or kept, and a reopen, do
- *   not warn again. It goes to the
+ *   that due is later than the latest one warned of for the target
+ *   (sla_warned_*_due_at, sql/087), or none was; a target that already
+ *   passed is the breach step's, not warned any more. One warning per
+ *   deadline value: a due moved later than every warned one (a priority
+ *   lowered, a longer category target, a pause's resume) is warned once
+ *   more; a due moved back to a warned one (lowered, then raised back)
+ *   or earlier, kept, or a reopen, does not warn again. It goes to the
  *   assignee, to the category's team when there is none, and to both
  *   when the assignee's support_agents.status is away (nobody else
  *   would act before the due).
@@ -48,7 +48,7 @@
  *
  * Must not: read the clock (opts->now is the time of every decision and of
  * closed_at); write ticket columns except through sp_ticket_apply(), the
- * sla_warned_* flags it does not know, and closed_at (see the .c).
+ * due a warning was about (sla_warned_*), and closed_at (see the .c).
  */
 #ifndef SP_SLA_MONITOR_H
 #define SP_SLA_MONITOR_H

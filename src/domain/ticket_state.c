@@ -472,15 +472,13 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "    assigned_agent_id = nullif(:agent_id::bigint, 0),"
     "    provider_id = nullif(:provider_id::bigint, 0),"
     "    escalated_at = support_from_ms(:escalated_ms::bigint),"
-    /* One warning per deadline (API.md §12): a due moved later (a
-     * priority lowered, a category's longer target, a pause's resume)
-     * is a new deadline, warned again; the old values on the right of
-     * SET, so in the statement that moves it. Earlier or the same: the
-     * warning sent stands (no second one). */
-    "    sla_warned_first_response = sla_warned_first_response AND NOT coalesce("
-    "      :first_response_due_ms::bigint > support_ms(first_response_due_at), false),"
-    "    sla_warned_resolution = sla_warned_resolution AND NOT coalesce("
-    "      :resolution_due_ms::bigint > support_ms(resolution_due_at), false),"
+    /* The monitor decides by the due it warned of (sql/087); the flags
+     * are derived from it for the release before, which reads them: set
+     * while the due is at or before a warned one. */
+    "    sla_warned_first_response = coalesce(support_from_ms(:first_response_due_ms::bigint)"
+    "      <= sla_warned_first_response_due_at, false),"
+    "    sla_warned_resolution = coalesce(support_from_ms(:resolution_due_ms::bigint)"
+    "      <= sla_warned_resolution_due_at, false),"
     "    first_response_due_at = support_from_ms(:first_response_due_ms::bigint),"
     "    resolution_due_at = support_from_ms(:resolution_due_ms::bigint),"
     "    first_responded_at = support_from_ms(:first_responded_ms::bigint),"

@@ -343,6 +343,62 @@ START_TEST(a_resolution_due_moved_later_by_a_pause_is_warned_again)
 }
 END_TEST
 
+/* One warning per deadline value (API.md §12): QA lowered a warned
+ * urgent ticket and raised it back, again and again; each raise brought
+ * the due back to the one warned of, its flag cleared by the lowering,
+ * and each was warned again (3 sla_warning events for one due_at). The
+ * due warned of is remembered: back to it, or to an earlier one, is no
+ * new deadline. */
+START_TEST(a_due_lowered_then_raised_back_is_not_warned_again)
+{
+    const char *pid = new_ticket("sla warn flapping");
+    agent_patch(pid, "{\"priority\":\"urgent\"}");
+    int64_t due = col_ms(pid, "first_response_due_at");
+    (void)pass_at(at_minutes(pid, 13), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_int_eq(col_ms(pid, "sla_warned_first_response_due_at"), due);
+
+    static const char *const lowered[] = {"low", "normal", "low"};
+    for (int i = 0; i < 3; i++) {
+        agent_patch(pid, sp_t_fmt("{\"priority\":\"%s\"}", lowered[i]));
+        ck_assert_str_eq(col(pid, "sla_warned_first_response"), "f");
+        (void)pass_at(at_minutes(pid, 13), NULL); /* not the later due's window */
+        agent_patch(pid, "{\"priority\":\"urgent\"}");
+        ck_assert_int_eq(col_ms(pid, "first_response_due_at"), due);
+        ck_assert_str_eq(col(pid, "sla_warned_first_response"), "t");
+        (void)pass_at(at_minutes(pid, 14), NULL);
+    }
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_int_eq(col_ms(pid, "sla_warned_first_response_due_at"), due);
+    ck_assert_int_eq(webhooks(pid, "ticket.sla_warning"), 1);
+}
+END_TEST
+
+/* Tickets warned before sql/087 have only the flag: the migration gives
+ * them the current due as the one warned of, so no pass warns them
+ * again; an unwarned ticket gets none. Run twice: idempotent. */
+START_TEST(migration_087_remembers_the_due_of_a_warning_given_before)
+{
+    const char *warned = new_ticket("sla warned before 087");
+    int64_t due = col_ms(warned, "first_response_due_at");
+    (void)pass_at(at_minutes(warned, 193), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(warned, "sla_warning"), 1);
+    const char *unwarned = new_ticket("sla unwarned before 087"); /* after the pass */
+    sp_t_sql("UPDATE support_tickets SET sla_warned_first_response_due_at = NULL"
+             " WHERE public_id = '%s' RETURNING 1", warned);
+    const char *sql = sp_t_migration_text("087_sla_warned_due.sql");
+    for (int run = 0; run < 2; run++) {
+        sp_t_sql("%s", sql);
+        ck_assert_int_eq(col_ms(warned, "sla_warned_first_response_due_at"), due);
+        ck_assert_str_eq(col(unwarned, "coalesce(sla_warned_first_response_due_at::text, '-')"
+                                       " || coalesce(sla_warned_resolution_due_at::text, '-')"),
+                         "--");
+    }
+    (void)pass_at(at_minutes(warned, 200), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(warned, "sla_warning"), 1);
+}
+END_TEST
+
 START_TEST(warning_goes_to_the_assigned_agent)
 {
     const char *pid = new_ticket("sla warn assigned");
@@ -1417,6 +1473,8 @@ sla_monitor_suite(void)
     tcase_add_test(tc, warning_changes_nothing_the_views_show);
     tcase_add_test(tc, a_first_response_due_moved_later_is_warned_again);
     tcase_add_test(tc, a_resolution_due_moved_later_by_a_pause_is_warned_again);
+    tcase_add_test(tc, a_due_lowered_then_raised_back_is_not_warned_again);
+    tcase_add_test(tc, migration_087_remembers_the_due_of_a_warning_given_before);
     tcase_add_test(tc, warning_goes_to_the_assigned_agent);
     tcase_add_test(tc, warning_for_an_away_assignee_goes_to_the_team_too);
     tcase_add_test(tc, warning_for_an_active_assignee_goes_to_the_agent_only);
