@@ -43,19 +43,31 @@
 #define SENTENCE_MIN 12
 
 /* The answer when nothing fits, worded for whoever asked: a customer is
- * told how to reach a person; staff are the persons, so they are told
- * only that the knowledge base has nothing (docs/API.md §9, "Wording"). */
+ * told how to reach a person, the way the question's context offers one
+ * (a chat: ask for an agent there; a ticket: reply to it; both, or
+ * neither, names both); staff are the persons, so they are told only
+ * that the knowledge base has nothing (docs/API.md §9, "Wording"). */
+#define DONT_KNOW_OPENING \
+    "I don't know: I found nothing in our help articles that answers this. To reach a person, "
+#define DONT_KNOW_CLOSING " and a support agent will answer you."
 static const char dont_know_customer[] =
-    "I don't know: I found nothing in our help articles that answers this. "
-    "To reach a person, ask for an agent in this chat (or reply to your ticket) "
-    "and a support agent will answer you.";
+    DONT_KNOW_OPENING "ask for an agent in this chat (or reply to your ticket)" DONT_KNOW_CLOSING;
+static const char dont_know_chat[] =
+    DONT_KNOW_OPENING "ask for an agent in this chat" DONT_KNOW_CLOSING;
+static const char dont_know_ticket[] = DONT_KNOW_OPENING "reply to your ticket" DONT_KNOW_CLOSING;
 static const char dont_know_staff[] =
     "I don't know: I found nothing in the knowledge base about this.";
 
 static const char *
-dont_know(bool staff)
+dont_know(const struct sp_ai_query_in *in)
 {
-    return staff ? dont_know_staff : dont_know_customer;
+    if (in->staff)
+        return dont_know_staff;
+    if (in->session_id != 0 && in->ticket_id == 0)
+        return dont_know_chat;
+    if (in->ticket_id != 0 && in->session_id == 0)
+        return dont_know_ticket;
+    return dont_know_customer;
 }
 
 enum { IP_SESSION, IP_TICKET, IP_USER, IP_MODEL, IP_PROMPT, IP_RESPONSE, IP_LATENCY,
@@ -449,7 +461,7 @@ compose(struct sp_arena *a, const struct sp_ai_query_in *in, const char *questio
         x.match < retrieval)
         out->confidence = x.match;
     out->grounded = x.text != NULL && out->confidence >= in->min_confidence;
-    out->answer = out->grounded ? x.text : dont_know(in->staff);
+    out->answer = out->grounded ? x.text : dont_know(in);
     for (size_t i = 0; out->grounded && i < x.npassages; i++)
         cite_one(ps, x.passages[i], out);
     return retrieval;
@@ -548,7 +560,7 @@ generate(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt
     if (rc != SP_OK)
         return rc;
     out->grounded = g.answer != NULL && !says_dont_know(g.answer);
-    out->answer = g.answer != NULL ? g.answer : dont_know(in->staff);
+    out->answer = g.answer != NULL ? g.answer : dont_know(in);
     for (size_t i = 0; i < n && i < SP_AI_CONTEXT_PASSAGES; i++)
         if (g.cited[i])
             cite_one(ps, i, out);

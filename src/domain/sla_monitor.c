@@ -174,8 +174,8 @@ static struct sp_stmt breach_claim =
 
 /* Tickets left to routing (sql/070) in a category that routes, whose
  * routing has an active agent below the open-ticket cap ($5) now: those
- * an agent's becoming available did not reach (capacity freed by a
- * resolve, the hand-out's bound, an agent provisioned on first sight).
+ * an agent's becoming available or a place freed did not reach (a
+ * hand-out that failed, its bound, an agent provisioned on first sight).
  * In routing's order, the soonest due first (sp_route_ticket_waiting),
  * over the partial index support_tickets_left_to_routing; $3 is
  * 'infinity'. Tickets nobody can take yet cost no transaction. */

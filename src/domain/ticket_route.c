@@ -4,6 +4,7 @@
 #include "domain/ticket_route.h"
 
 #include "core/arena.h"
+#include "core/log.h"
 #include "db/db.h"
 #include "domain/routing.h"
 
@@ -57,6 +58,37 @@ sp_ticket_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_proble
             return p->rc;
     }
     return SP_OK;
+}
+
+/* The statuses SP_AGENT_OPEN_TICKETS counts. */
+static bool
+counted(enum sp_status s)
+{
+    return s == SP_STATUS_OPEN || s == SP_STATUS_IN_PROGRESS || s == SP_STATUS_PENDING_CUSTOMER;
+}
+
+long long
+sp_ticket_route_freed(const struct sp_ticket_change *c)
+{
+    long long agent = c->before.assigned_agent_id;
+    if (agent == 0 || !counted(c->before.status))
+        return 0;
+    return c->after.assigned_agent_id != agent || !counted(c->after.status) ? agent : 0;
+}
+
+void
+sp_ticket_route_freed_hand_out(struct sp_ctx *ctx, long long agent_id)
+{
+    if (agent_id == 0)
+        return;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (sp_db_begin(ctx->db, ctx->arena, &p) == SP_OK &&
+        sp_ticket_route_waiting(ctx, agent_id, &p) == SP_OK &&
+        sp_db_commit(ctx->db, ctx->arena, &p) == SP_OK)
+        return;
+    sp_db_rollback(ctx->db, ctx->arena);
+    sp_log_step_failed(SP_LOG_WARN, "ticket_hand_out_failed", "freed place", p.detail);
 }
 
 /* The tickets agent $1 is working on (not resolved or closed: the open

@@ -37,6 +37,23 @@ enum sp_rc sp_ticket_route(struct sp_ticket_change *c, const char *routing, cons
 enum sp_rc sp_ticket_route_waiting(struct sp_ctx *ctx, long long agent_id,
                                    struct sp_problem *p);
 
+/* The agent whose place under the open-ticket cap change c (applied or
+ * not) frees: the ticket was open, in progress or pending the customer
+ * with it and is resolved, closed, unassigned or another's now. 0:
+ * nobody's place is freed. */
+long long sp_ticket_route_freed(const struct sp_ticket_change *c);
+
+/* Agent agent_id has a place free, a change of a ticket of theirs having
+ * just committed (sp_ticket_route_freed): the tickets left to routing it
+ * may take are handed to it at once, as sp_ticket_route_waiting does
+ * (none when away or deactivated), rather than at the monitor's next
+ * pass. In a transaction of its own, after the change's: the change may
+ * hold another agent's row (a reassignment), and a hand-out takes its
+ * pick locks before any agent's row, as every pick does. The change
+ * stands whatever this meets: a failure is logged and the monitor's
+ * pass routes those tickets. Nothing for agent_id 0. */
+void sp_ticket_route_freed_hand_out(struct sp_ctx *ctx, long long agent_id);
+
 /* Locks (FOR UPDATE, in id order, until the caller's transaction ends)
  * the tickets agent_id is working on: open, in progress or pending the
  * customer. Taken by a write that will unassign them before any pick lock

@@ -19,14 +19,17 @@
 typedef enum sp_rc (*edit_fn)(struct sp_ticket_change *c, const void *in, int64_t now,
                               struct sp_problem *p);
 
-/* One agent action on a locked ticket, in the caller's transaction. */
+/* One agent action on a locked ticket, in the caller's transaction.
+ * *freed: the agent whose place under the open-ticket cap it freed
+ * (sp_ticket_route_freed; 0: none). */
 static enum sp_rc
 step(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, edit_fn edit,
      const void *in, long long *message_id, const char **created_at, long long *ticket_id,
-     struct sp_problem *p)
+     long long *freed, struct sp_problem *p)
 {
     struct sp_ticket_state st;
     struct sp_ticket_change c;
+    *freed = 0;
     if (sp_ticket_lock(ctx, ref, NULL, &st, p) != SP_OK)
         return p->rc;
     sp_ticket_change_init(&c, ctx, &st, actor);
@@ -34,13 +37,16 @@ step(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
         sp_ticket_apply(&c, message_id, created_at, p) != SP_OK)
         return p->rc;
     *ticket_id = st.id;
+    *freed = sp_ticket_route_freed(&c);
     return SP_OK;
 }
 
 /* The same as a command: in a transaction of its own. One undone by a
  * deadlock or a serialization failure is run once more (the rollback
  * left nothing of it; the edit reads the ticket afresh): the client
- * would only have to send it again. */
+ * would only have to send it again. A place it freed (resolved, closed,
+ * unassigned or reassigned away) is filled from the waiting tickets
+ * once it has committed (API.md §5.3–5.4). */
 static enum sp_rc
 run(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, edit_fn edit,
     const void *in, long long *message_id, const char **created_at, long long *ticket_id,
@@ -49,9 +55,13 @@ run(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, 
     for (int attempt = 0;; attempt++) {
         if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
             return p->rc;
-        if (step(ctx, ref, actor, edit, in, message_id, created_at, ticket_id, p) == SP_OK &&
-            sp_db_commit(ctx->db, ctx->arena, p) == SP_OK)
+        long long freed;
+        if (step(ctx, ref, actor, edit, in, message_id, created_at, ticket_id, &freed, p) ==
+                SP_OK &&
+            sp_db_commit(ctx->db, ctx->arena, p) == SP_OK) {
+            sp_ticket_route_freed_hand_out(ctx, freed);
             return SP_OK;
+        }
         sp_db_rollback(ctx->db, ctx->arena);
         if (attempt > 0 || !sp_db_retryable(p))
             return p->rc;
@@ -224,7 +234,16 @@ sp_ticket_agent_reply(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struc
                       const struct sp_agent_reply *in, long long *message_id,
                       const char **created_at, long long *ticket_id, struct sp_problem *p)
 {
-    return step(ctx, ref, actor, edit_reply, in, message_id, created_at, ticket_id, p);
+    long long freed;
+    if (step(ctx, ref, actor, edit_reply, in, message_id, created_at, ticket_id, &freed, p) !=
+        SP_OK)
+        return p->rc;
+    /* A reply resolving or closing the agent's ticket frees its place:
+     * filled at once, in the caller's transaction (it commits the reply
+     * with the attachments). The reply locked no agent's row (it takes a
+     * ticket only when nobody had it), so the hand-out's pick locks come
+     * before the row's, in every pick's order. */
+    return freed != 0 ? sp_ticket_route_waiting(ctx, freed, p) : SP_OK;
 }
 
 static enum sp_rc

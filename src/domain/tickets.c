@@ -21,6 +21,7 @@
 #include "domain/rules.h"
 #include "domain/sentiment.h"
 #include <json-c/json.h>
+#include "domain/ticket_route.h"
 #include "domain/ticket_state.h"
 
 const char *const sp_source_names[SP_SOURCE_MAX + 1] = {"web", "email", "chat", NULL};
@@ -750,15 +751,19 @@ sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *
     return SP_OK;
 }
 
+/* *freed: the agent whose open-ticket place the resolve freed (0: none). */
 static enum sp_rc
 customer_resolve(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
-                 struct sp_versions if_match, struct sp_problem *p)
+                 struct sp_versions if_match, long long *freed, struct sp_problem *p)
 {
     struct sp_ticket_change c;
+    *freed = 0;
     if (customer_change(ctx, public_id, customer_id, if_match, &c, p) != SP_OK ||
-        sp_ticket_set_status(&c, SP_STATUS_RESOLVED, sp_clock_now_ms(), p) != SP_OK)
+        sp_ticket_set_status(&c, SP_STATUS_RESOLVED, sp_clock_now_ms(), p) != SP_OK ||
+        sp_ticket_apply(&c, NULL, NULL, p) != SP_OK)
         return p->rc;
-    return sp_ticket_apply(&c, NULL, NULL, p);
+    *freed = sp_ticket_route_freed(&c);
+    return SP_OK;
 }
 
 enum sp_rc
@@ -767,11 +772,15 @@ sp_ticket_customer_resolve(struct sp_ctx *ctx, const char *public_id, const char
 {
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
-    if (customer_resolve(ctx, public_id, customer_id, if_match, p) != SP_OK ||
+    long long freed;
+    if (customer_resolve(ctx, public_id, customer_id, if_match, &freed, p) != SP_OK ||
         sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
         sp_db_rollback(ctx->db, ctx->arena);
         return p->rc;
     }
+    /* The agent's place is free: filled from the waiting tickets now,
+     * not at the monitor's next pass (API.md §5.3–5.4). */
+    sp_ticket_route_freed_hand_out(ctx, freed);
     return SP_OK;
 }
 

@@ -381,12 +381,12 @@ START_TEST(failures_and_timeouts_are_503_and_logged)
 END_TEST
 
 /* The "I don't know" of each side (docs/API.md §9, "Wording"): a
- * customer is told how to reach a person; staff, who are those persons,
- * only that the knowledge base has nothing. */
+ * customer is told how to reach a person (asked about a ticket: reply to
+ * it); staff, who are those persons, only that the knowledge base has
+ * nothing. */
 #define DONT_KNOW_CUSTOMER                                                        \
     "I don't know: I found nothing in our help articles that answers this. To " \
-    "reach a person, ask for an agent in this chat (or reply to your ticket) "  \
-    "and a support agent will answer you."
+    "reach a person, reply to your ticket and a support agent will answer you."
 #define DONT_KNOW_STAFF "I don't know: I found nothing in the knowledge base about this."
 
 /* u's question about a customer's ticket; asserts 200, the answer and no

@@ -167,6 +167,41 @@ START_TEST(local_model_cites_the_right_article)
 }
 END_TEST
 
+/* The "I don't know" tells a customer the way to a person their
+ * question's context offers: a ticket's asker to reply to it, a chat's to
+ * ask for an agent there; asked with both, both (docs/API.md §9,
+ * "Wording"). It said "ask for an agent in this chat (or reply to your
+ * ticket)" whatever the context. */
+#define DONT_KNOW_OPENING \
+    "I don't know: I found nothing in our help articles that answers this. To reach a person, "
+START_TEST(i_dont_know_names_the_way_to_a_person_the_context_offers)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ticket = ticket_ctx(sp_t_ticket_create(&u, "no answer"));
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", u.token, "{}");
+    sp_t_assert_json(r, 201);
+    const char *chat = sp_t_fmt("\"session_id\":%s", sp_t_jq(sp_t_jstr(r->json, "session_id")));
+    sp_t_resp_free(r);
+    const struct {
+        const char *ctx, *way;
+    } cases[] = {
+        {ticket, "reply to your ticket"},
+        {chat, "ask for an agent in this chat"},
+        {sp_t_fmt("%s,%s", chat, ticket),
+         "ask for an agent in this chat (or reply to your ticket)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        r = ask(&u, sp_t_fmt("Does %sx support plorbic zumwalt fleems?", sp_t_unique_word()),
+                cases[i].ctx);
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_jstr(r->json, "answer"),
+                         sp_t_fmt(DONT_KNOW_OPENING "%s and a support agent will answer you.",
+                                  cases[i].way));
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 /* QA: a question in Chinese found nothing (PostgreSQL read a CJK run as
  * one word); sql/055 indexes and asks by character pairs. An accent-less
  * question finds accented text too. */
@@ -923,6 +958,7 @@ main(void)
     tcase_add_test(tc, a_question_needs_a_context_the_caller_may_see);
     tcase_add_test(tc, a_how_long_question_is_answered_from_its_article);
     tcase_add_test(tc, local_model_cites_the_right_article);
+    tcase_add_test(tc, i_dont_know_names_the_way_to_a_person_the_context_offers);
     tcase_add_test(tc, a_cjk_or_accentless_question_finds_its_article);
     tcase_add_test(tc, a_plural_question_finds_the_singular_article);
     tcase_add_test(tc, a_fee_table_answers_and_its_article_is_the_source);

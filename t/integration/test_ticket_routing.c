@@ -6,7 +6,9 @@
  * create of an active agent or PATCH into the team, the skill or active)
  * is handed the waiting tickets in the same transaction, the soonest due
  * first and at most 10 at once; the ticket-sla-monitor's pass routes
- * those still waiting when an agent can take them (capacity freed). A
+ * those still waiting when an agent can take them. A place freed under
+ * the cap (a ticket of the agent's resolved, closed, unassigned or
+ * reassigned) is filled from the waiting tickets at once. A
  * ticket an agent explicitly unassigned waits for a claim instead. An
  * agent's PATCH filing an unassigned ticket under a routed category
  * routes it; an assigned ticket keeps its agent. Each routing writes what
@@ -366,10 +368,97 @@ START_TEST(two_agents_back_at_once_share_the_backlog)
 }
 END_TEST
 
+/* ---- a place freed ------------------------------------------------------------ */
+
+/* Agent a of team, at the cap: CAPACITY - 1 fillers (tag) and the ticket
+ * returned, routed to a at creation (its customer *cust). */
+static const char *
+at_cap(int64_t a, const char *c, const char *tag, struct sp_t_user *cust)
+{
+    sp_t_db_fillers_add(a, CAPACITY - 1, tag);
+    *cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(cust, ticket_json(c, "the last place"));
+    ck_assert_int_eq(sp_t_db_assignee(pid), a);
+    return pid;
+}
+
+/* QA (routing): a place freed under the cap was filled only by the
+ * monitor's next pass, and new tickets were routed ahead of the older
+ * waiting ones meanwhile. Whoever frees it — the agent resolving or
+ * closing, the customer resolving, a PATCH unassigning or reassigning
+ * it — the agent is handed the waiting ticket at once. */
+START_TEST(a_place_freed_is_filled_from_the_waiting_tickets_at_once)
+{
+    const char *team = sp_t_unique("team"), *tag = sp_t_unique("full");
+    struct sp_t_user ann, cust, later = sp_t_user_new(SP_ROLE_CUSTOMER);
+    int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), &ann);
+    int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\",\"status\":\"away\"", team),
+                                     NULL);
+    const char *c = round_robin(team);
+    const char *held = at_cap(a, c, tag, &cust);
+    const char *w[6];
+    for (int i = 0; i < 6; i++) {
+        /* later's: the customer who resolves one (w[1]) */
+        w[i] = i == 1 ? sp_t_ticket_create_json(&later, ticket_json(c, "waiting"))
+                      : create(c, "waiting");
+        assert_waiting(w[i]);
+    }
+    /* The agent resolves: the soonest waiting ticket is hers before any
+     * pass; the others still wait (one place freed, one handed out). */
+    sp_t_resp_free(ticket_patch(&ann, held, "{\"status\":\"resolved\"}"));
+    assert_routed_to(w[0], a);
+    assert_waiting(w[1]);
+    /* Closes. */
+    sp_t_resp_free(ticket_patch(&ann, w[0], "{\"status\":\"closed\"}"));
+    assert_routed_to(w[1], a);
+    assert_waiting(w[2]);
+    /* The customer resolves. */
+    struct sp_t_resp *r =
+        sp_t_post_json(sp_t_fmt("/support/tickets/%s/resolve", w[1]), later.token, "{}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    assert_routed_to(w[2], a);
+    /* Unassigned by a PATCH. */
+    sp_t_resp_free(ticket_patch(&ann, w[2], "{\"assigned_agent_id\":null}"));
+    assert_routed_to(w[3], a);
+    /* Reassigned away. */
+    sp_t_resp_free(
+        ticket_patch(&ann, w[3], sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)b)));
+    assert_routed_to(w[4], a);
+    /* A reply resolving it (in the reply's transaction). */
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", w[4]), ann.token,
+                       "{\"body\":\"Done.\",\"status\":\"resolved\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    assert_routed_to(w[5], a);
+    sp_t_db_fillers_close(tag);
+}
+END_TEST
+
+/* A place freed by an agent who is away is not filled: routing hands an
+ * away agent nothing. The monitor routes the ticket once she is back. */
+START_TEST(a_place_freed_while_away_is_not_filled)
+{
+    const char *team = sp_t_unique("team"), *tag = sp_t_unique("full");
+    struct sp_t_user ann, cust;
+    int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), &ann);
+    const char *c = round_robin(team);
+    const char *held = at_cap(a, c, tag, &cust);
+    const char *waiting = create(c, "waiting");
+    assert_waiting(waiting);
+    me_patch(&ann, "{\"status\":\"away\"}");
+    sp_t_resp_free(ticket_patch(&ann, held, "{\"status\":\"resolved\"}"));
+    assert_waiting(waiting);
+    me_patch(&ann, "{\"status\":\"active\"}");
+    assert_routed_to(waiting, a);
+    sp_t_db_fillers_close(tag);
+}
+END_TEST
+
 /* ---- the monitor's safety net ------------------------------------------------- */
 
-/* Room freed without the agent changing (a ticket of theirs resolved):
- * nothing hands out at that moment; the monitor's pass routes it. */
+/* Room freed behind routing's back (rows closed in the database): nothing
+ * hands out at that moment; the monitor's pass routes it. */
 START_TEST(the_monitor_routes_waiting_tickets_once_an_agent_has_room)
 {
     const char *team = sp_t_unique("team"), *tag = sp_t_unique("full");
@@ -480,6 +569,8 @@ routing_suite(void)
     tcase_add_test(tc, a_hand_out_takes_the_soonest_due_ten_and_the_monitor_the_rest);
     tcase_add_test(tc, two_agents_back_in_turn_share_the_backlog);
     tcase_add_test(tc, two_agents_back_at_once_share_the_backlog);
+    tcase_add_test(tc, a_place_freed_is_filled_from_the_waiting_tickets_at_once);
+    tcase_add_test(tc, a_place_freed_while_away_is_not_filled);
     tcase_add_test(tc, the_monitor_routes_waiting_tickets_once_an_agent_has_room);
     tcase_add_test(tc, a_ticket_an_agent_unassigned_waits_for_a_claim);
     tc = sp_t_tcase(s, "triage");
