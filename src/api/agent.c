@@ -172,8 +172,9 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, const char *scope
     f->sla_ok = (q[QF_SLA].set >> 2) & 1;
     f->categories = q[QF_CATEGORY].items;
     f->ncategories = q[QF_CATEGORY].nitems;
-    /* category= (or only commas) names no slug: refused as status= is,
-     * not dropped, which would widen the answer (API.md §1). */
+    /* category=, (only commas) names no slug: refused as status=, is,
+     * not dropped, which would widen the answer (API.md §1); category=
+     * is absent, as every empty parameter. */
     if (q[QF_CATEGORY].present && f->ncategories == 0)
         sp_problem_query_field(p, "category", "invalid", queue_query[QF_CATEGORY].message);
     if (q[QF_ASSIGNED].present)

@@ -688,13 +688,33 @@ rate_headers(struct sp_req *r, const struct sp_rate_result *rate)
     sp_resp_header(r, "RateLimit-Reset", sp_arena_sprintf(r->arena, "%ld", rate->reset_seconds));
 }
 
+/* The window a limit counts in, as the 429's detail names it: "20
+ * allowed" alone did not say per what (QA), and a wait of 10 s reads as
+ * a minute's limit though it may be the day's. */
+static const char *
+window_name(struct sp_req *r, long seconds)
+{
+    switch (seconds) {
+    case 1:
+        return "second";
+    case 60:
+        return "minute";
+    case 3600:
+        return "hour";
+    case 86400:
+        return "day";
+    }
+    return sp_arena_sprintf(r->arena, "%ld s", seconds);
+}
+
 /* The 429 of a refused request (its RateLimit-* headers already set). */
 static enum sp_rc
 refuse(struct sp_req *r, const struct sp_rate_result *rate, struct sp_problem *p)
 {
     sp_resp_header(r, "Retry-After", sp_arena_sprintf(r->arena, "%ld", rate->reset_seconds));
     return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
-                          "too many requests: %ld allowed; try again in %ld s", rate->limit,
+                          "too many requests: %ld allowed per %s; try again in %ld s",
+                          rate->limit, window_name(r, rate->window_seconds),
                           rate->reset_seconds);
 }
 

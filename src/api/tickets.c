@@ -185,24 +185,53 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
 /* The customer's tickets, newest first: rendered by sp_view_ticket_page. */
 static const struct sp_api_list ticket_list = {"t", 25, sizeof(struct sp_ticket), NULL};
 
-/* The list's filter; its paging is ticket_list's. */
-static const struct sp_query_spec status_query = {
-    "status", SP_QUERY_SET, 0, 0, 0, NULL, sp_api_parse_status, NULL, NULL,
-    "must be a comma list of open, in_progress, pending_customer, resolved, closed", false};
+/* The list's filters (API.md §4 "The ticket list"); its paging is
+ * ticket_list's. booking_id is judged as the create judges it, on the
+ * trimmed text (list_booking). */
+enum { LF_STATUS, LF_BOOKING, LF_COUNT };
+static const struct sp_query_spec list_filters[LF_COUNT] = {
+    [LF_STATUS] = {"status", SP_QUERY_SET, 0, 0, 0, NULL, sp_api_parse_status, NULL, NULL,
+                   "must be a comma list of open, in_progress, pending_customer, resolved, closed",
+                   false},
+    [LF_BOOKING] = {"booking_id", SP_QUERY_STRING, 1, 0, 0, NULL, NULL, NULL, NULL,
+                    "must be a booking id: one line of at most 64 characters", false},
+};
+
+/* ?booking_id= as the create reads a booking_id (one line of visible
+ * text, trimmed, at most 64 characters), so a filter finds what a create
+ * stored; a refusal is the query's field error, with the create's code
+ * and message. NULL: absent, or refused (p filled). */
+static const char *
+list_booking(struct sp_req *r, const struct sp_query_value *q, struct sp_problem *p)
+{
+    if (!q->present)
+        return NULL;
+    struct sp_problem body;
+    sp_problem_init(&body);
+    const char *booking = sp_ticket_subject_max(r->arena, "booking_id", q->str,
+                                                SP_TICKET_BOOKING_MAX, &body);
+    if (booking == NULL && body.nerrors > 0)
+        sp_problem_query_field(p, "booking_id", body.errors[0].code, body.errors[0].message);
+    return booking;
+}
 
 enum sp_rc
 sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
 {
-    struct sp_query_value q;
+    struct sp_query_value q[LF_COUNT];
     struct sp_api_page at;
-    if (sp_api_page_query(r, &ticket_list, &status_query, 1, &q, &at, p) != SP_OK)
+    if (sp_api_page_query(r, &ticket_list, list_filters, LF_COUNT, q, &at, p) != SP_OK)
+        return p->rc;
+    const char *booking = list_booking(r, &q[LF_BOOKING], p);
+    if (p->rc != SP_OK)
         return p->rc;
     bool statuses[SP_STATUS_MAX];
-    sp_api_set_flags(q.set, statuses, SP_STATUS_MAX);
+    sp_api_set_flags(q[LF_STATUS].set, statuses, SP_STATUS_MAX);
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket_page page;
-    if (sp_ticket_list_for_customer(&ctx, r->principal.sub, q.present ? statuses : NULL,
-                                    at.after, at.limit, &page, p) != SP_OK)
+    if (sp_ticket_list_for_customer(&ctx, r->principal.sub,
+                                    q[LF_STATUS].present ? statuses : NULL, booking, at.after,
+                                    at.limit, &page, p) != SP_OK)
         return p->rc;
     const char *next = sp_api_next_cursor(r, at.scope, ticket_list.kind, page.next_before);
     sp_resp_json(r, 200,

@@ -100,6 +100,12 @@ sp_view_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t, en
     } else {
         messages_members(r, &w, t, agent);
     }
+    if (view == SP_VIEW_CUSTOMER_SUMMARY) {
+        /* "New reply" in the customer's list (API.md §4): who wrote the
+         * last public message, and when an agent last answered */
+        sp_jw_kstr(&w, "last_message_from", t->last_message_from);
+        sp_jw_kstr(&w, "last_agent_reply_at", t->last_agent_reply_at);
+    }
     sp_jw_end(&w);
 }
 

@@ -30,6 +30,7 @@ consider(struct sp_rate_result *out, bool *have, const struct sp_rate_window *w,
     *have = true;
     out->allowed = !exceeded;
     out->limit = w->limit;
+    out->window_seconds = w->seconds;
     out->remaining = exceeded ? 0 : left;
     out->reset_seconds = reset < 1 ? 1 : reset;
 }

@@ -22,6 +22,7 @@ struct sp_rate_result {
     long limit;            /* of the window reported */
     long remaining;
     long reset_seconds;    /* until that window ends */
+    long window_seconds;   /* its length: the 429's detail names it (per minute, per day) */
 };
 
 /* The upsert that counts one request of `bucket` (an SQL text expression)

@@ -250,15 +250,34 @@ static struct sp_stmt events_stmt = SP_STMT_READ(
     " ORDER BY id LIMIT $3::int",
     3);
 
+/* The customer's list: the page first (LIMIT inside, so nothing below
+ * is read for a ticket the page leaves out), then who wrote each one's
+ * last public message and when an agent last answered it publicly
+ * (API.md §4 "New replies"), each one backward index probe of its
+ * messages: the newest public one (support_ticket_messages_ticket,
+ * stepping over trailing internal notes), the newest public agent one
+ * (sql/089's partial index, so a ticket no agent answered reads no
+ * message). Internal notes never count. booking_id ($5) is exact; the
+ * customer's index keeps it cheap (a filter over their own tickets). */
+enum list_column { LC_LAST_MESSAGE_FROM = TICKET_NCOLS, LC_LAST_AGENT_REPLY_AT };
 static struct sp_stmt list_stmt = SP_STMT_READ(
     "ticket_list_customer",
-    "SELECT " TICKET_COLS
-    " FROM support_tickets t" TICKET_JOINS
-    " WHERE t.customer_id = $1"
-    "   AND ($2::text[] IS NULL OR t.status = ANY ($2::text[]))"
-    "   AND t.id < $3::bigint"
-    " ORDER BY t.id DESC LIMIT $4::int",
-    4);
+    "SELECT page.*, lm.sender_type, support_ts(la.created_at) FROM ("
+    "  SELECT " TICKET_COLS
+    "  FROM support_tickets t" TICKET_JOINS
+    "  WHERE t.customer_id = $1"
+    "    AND ($2::text[] IS NULL OR t.status = ANY ($2::text[]))"
+    "    AND ($5::text IS NULL OR t.booking_id = $5::text)"
+    "    AND t.id < $3::bigint"
+    "  ORDER BY t.id DESC LIMIT $4::int"
+    ") page"
+    " LEFT JOIN LATERAL (SELECT m.sender_type FROM support_ticket_messages m"
+    "   WHERE m.ticket_id = page.id AND NOT m.is_internal ORDER BY m.id DESC LIMIT 1) lm ON true"
+    " LEFT JOIN LATERAL (SELECT m.created_at FROM support_ticket_messages m"
+    "   WHERE m.ticket_id = page.id AND NOT m.is_internal AND m.sender_type = 'agent'"
+    "   ORDER BY m.id DESC LIMIT 1) la ON true"
+    " ORDER BY page.id DESC",
+    5);
 
 void
 sp_ticket_read_row(const PGresult *r, int row, struct sp_ticket *out)
@@ -268,11 +287,15 @@ sp_ticket_read_row(const PGresult *r, int row, struct sp_ticket *out)
     TICKET_COLUMNS(SP_COL_READ, )
 }
 
-/* sp_ticket_read_row as a list's row reader (sp_db_page_read). */
+/* A row of the customer's list (sp_db_page_read's reader): the ticket,
+ * then list_stmt's own two columns. */
 static void
-read_ticket(const PGresult *r, int row, void *item)
+read_list_item(const PGresult *r, int row, void *item)
 {
-    sp_ticket_read_row(r, row, item);
+    struct sp_ticket *t = item;
+    sp_ticket_read_row(r, row, t);
+    t->last_message_from = sp_db_str(r, row, LC_LAST_MESSAGE_FROM);
+    t->last_agent_reply_at = sp_db_str(r, row, LC_LAST_AGENT_REPLY_AT);
 }
 
 /* A message whose columns start at col (after a ticket's). */
@@ -665,8 +688,9 @@ sp_ticket_get_for_agent(struct sp_ctx *ctx, long long id, const char *public_id,
 
 enum sp_rc
 sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
-                            const bool statuses[SP_STATUS_MAX], long long before_id, int limit,
-                            struct sp_ticket_page *out, struct sp_problem *p)
+                            const bool statuses[SP_STATUS_MAX], const char *booking_id,
+                            long long before_id, int limit, struct sp_ticket_page *out,
+                            struct sp_problem *p)
 {
     char status_array[128];
     const char *status_param = NULL;
@@ -682,12 +706,13 @@ sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
         snprintf(status_array + o, sizeof(status_array) - o, "}");
         status_param = status_array;
     }
-    const char *params[4] = {
+    const char *params[5] = {
         customer_id, status_param,
         sp_arena_sprintf(ctx->arena, "%lld", before_id > 0 ? before_id : (long long)INT64_MAX),
-        sp_db_page_fetch(ctx->arena, limit)};
+        sp_db_page_fetch(ctx->arena, limit), booking_id};
     out->items = sp_db_page_read(ctx->db, ctx->arena, &list_stmt, params, limit, "id",
-                                 sizeof(*out->items), read_ticket, &out->n, &out->next_before, p);
+                                 sizeof(*out->items), read_list_item, &out->n, &out->next_before,
+                                 p);
     return out->items != NULL ? SP_OK : p->rc;
 }
 

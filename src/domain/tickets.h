@@ -63,6 +63,10 @@ struct sp_ticket {
     const char *contact_name_enc, *contact_email_enc, *contact_phone_enc, *contact_tier;
     bool email_suppressed;         /* the contact address bounced hard (mail_bounce.h) */
     const char *chat_session_id;   /* public id of the chat it came from, or NULL */
+    /* the customer's list only (sp_ticket_list_for_customer): the sender
+     * type of the last public message, and when an agent last wrote one
+     * (NULL: never) */
+    const char *last_message_from, *last_agent_reply_at;
     struct sp_message *messages;
     size_t nmessages;
     long long messages_next_after; /* keyset position for the next page; 0 = end */
@@ -180,11 +184,13 @@ struct sp_ticket_page {
     long long next_before;         /* keyset position for the next page; 0 = end */
 };
 
-/* Newest first; statuses NULL = all; before_id 0 = from the newest. */
+/* Newest first; statuses NULL = all; booking_id NULL = any (else that
+ * booking's exactly); before_id 0 = from the newest. Each item carries
+ * last_message_from and last_agent_reply_at. */
 enum sp_rc sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
-                                       const bool statuses[SP_STATUS_MAX], long long before_id,
-                                       int limit, struct sp_ticket_page *out,
-                                       struct sp_problem *p);
+                                       const bool statuses[SP_STATUS_MAX],
+                                       const char *booking_id, long long before_id, int limit,
+                                       struct sp_ticket_page *out, struct sp_problem *p);
 
 /* Adds a customer reply, reopening per the lifecycle (API.md §4); on a
  * closed ticket -> SP_CONFLICT ticket_closed; SP_PRECONDITION when

@@ -118,6 +118,8 @@ sp_query_scope(struct sp_req *r, const struct sp_query_spec *specs, size_t n)
             continue;
         const char *v = sp_url_decode(r->arena, raw, len);
         v = v != NULL ? v : sp_arena_strndup(r->arena, raw, len);
+        if (*v == '\0')
+            continue;   /* absent, as sp_query_read takes it */
         sp_buf_printf(&b, "?%zu:%s=%zu:%s", strlen(s->name), s->name, strlen(v), v);
     }
     return b.data;
@@ -173,6 +175,12 @@ sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
                                    "has a bad percent-escape, %00 or bytes that are not UTF-8");
             continue;
         }
+        /* An empty value is the parameter absent, in every list (as
+         * Zendesk's and GitHub's APIs read it): clients that always send
+         * each parameter (QA: cursor= on the first page, q= from an empty
+         * search box) got 422 for it. Not a bad escape: "" is no value. */
+        if (v->str != NULL && v->str[0] == '\0')
+            v->str = NULL;
         if (v->str == NULL) {
             v->i = s->type == SP_QUERY_INT || s->type == SP_QUERY_ENUM ? s->def : 0;
             continue;

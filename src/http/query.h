@@ -3,7 +3,8 @@
  * (core/json.h sp_json_validate): one table per endpoint says which
  * parameters exist, their type and bounds, and one reader fills the values
  * and collects every field error (422 validation_failed) before returning.
- * Unknown parameters are ignored (API.md §1). Names and values are
+ * Unknown parameters are ignored, and a parameter given empty ("q=") is
+ * absent, in every list (API.md §1). Names and values are
  * percent-decoded alike (sp_url_decode), values into the request's arena.
  * Must not: know the domain (enum tables come in through the specs).
  */
@@ -24,7 +25,7 @@ enum sp_query_type {
     SP_QUERY_ENUM,       /* one of values / accepted by parse: i = its index */
     SP_QUERY_SET,        /* comma list of ENUM items: bit i of set */
     SP_QUERY_LIST,       /* comma list of STRING items (min..max code points each);
-                            an empty list is valid (no items) */
+                            one of commas only is valid (no items) */
     SP_QUERY_TIMESTAMP,  /* RFC 3339: ms */
     SP_QUERY_CURSOR,     /* a cursor of this list (kind): i = its position */
 };
@@ -61,7 +62,7 @@ enum sp_rc sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, si
 
 /* The scope of the cursors of a list whose query specs[0..n) declare
  * (core/cursor.h): sp_req_scope(r), then the name and value of each
- * filter the request gives, length-prefixed, in spec order; the paging
+ * filter the request gives (not empty: absent), length-prefixed, in spec order; the paging
  * parameters (CURSOR specs, pages) are left out, so limit may change
  * from page to page. A cursor is refused by the same list under other
  * filters (QA: a cursor of ?q=xss went on with ?q=refund, one of

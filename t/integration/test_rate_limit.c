@@ -69,6 +69,11 @@ START_TEST(the_eleventh_create_in_a_minute_is_429_and_the_window_reopens)
                   "RateLimit-Reset %ld on the 429 (before: %ld)", reset, prev_reset);
     ck_assert_msg(labs(retry - reset) <= 1, "Retry-After %ld but RateLimit-Reset %ld", retry,
                   reset);
+    /* The detail names the window the limit counts in (QA: "10 allowed"
+     * said not per what). */
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     sp_t_fmt("too many requests: %d allowed per minute; try again in %ld s",
+                              PER_MINUTE, retry));
     ck_assert_uint_eq(sp_t_header_count(r, "Location"), 0);
     sp_t_resp_free(r);
     /* Nothing was created by the refused call, nor by another one. */
@@ -180,6 +185,9 @@ START_TEST(the_daily_limit_applies_with_its_own_reset)
     ck_assert_msg(labs(retry - to_midnight) <= 5,
                   "Retry-After %ld for the daily limit, %ld s to the end of the UTC day", retry,
                   to_midnight);
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     sp_t_fmt("too many requests: %d allowed per day; try again in %ld s",
+                              PER_DAY, retry));
     sp_t_resp_free(r);
     ck_assert_int_eq(tickets_of(&u), 5);
     /* Other customers are not affected. */

@@ -163,7 +163,10 @@ START_TEST(a_badly_escaped_value_is_refused_not_absent)
     ck_assert_int_eq(read_query("name=%61b&limit=1%30"), SP_OK);
     ck_assert_str_eq(v[F_NAME].str, "ab");
     ck_assert_int_eq(v[F_LIMIT].i, 10);
-    ck_assert_int_eq(read_query("name"), SP_INVALID);   /* "" is under name's minimum */
+    /* a bare name is an empty value: absent (empty_values_are_absent) */
+    ck_assert_int_eq(read_query("name"), SP_OK);
+    ck_assert(!v[F_NAME].present);
+    ck_assert_int_eq(read_query("name=%20"), SP_INVALID);   /* ' ' is not in name's charset */
     ck_assert(!v[F_NAME].present);  /* refused: reported once, not handed on */
 }
 END_TEST
@@ -213,12 +216,11 @@ START_TEST(bounds_and_charsets_are_exact)
     ck_assert_int_eq(v[F_LIMIT].i, 10);
     ck_assert_int_eq(read_query("name=abd"), SP_INVALID);
     sp_problem_init(&prob);
-    ck_assert_int_eq(read_query("name="), SP_INVALID);
+    /* a set of commas only is an error, a list of them no filter (an
+     * empty value is neither: absent, empty_values_are_absent) */
+    ck_assert_int_eq(read_query("colors=,"), SP_INVALID);
     sp_problem_init(&prob);
-    /* an empty set is an error, an empty list is no filter */
-    ck_assert_int_eq(read_query("colors="), SP_INVALID);
-    sp_problem_init(&prob);
-    ck_assert_int_eq(read_query("tags="), SP_OK);
+    ck_assert_int_eq(read_query("tags=,"), SP_OK);
     ck_assert(v[F_TAGS].present);
     ck_assert_uint_eq(v[F_TAGS].nitems, 0);
     /* a cursor of another list is refused */
@@ -231,6 +233,40 @@ START_TEST(bounds_and_charsets_are_exact)
     const char *elsewhere = sp_cursor_encode(&arena, sp_req_scope(&req), "k", 42);
     req.params[0] = "abc";
     ck_assert_int_eq(read_query(sp_arena_sprintf(&arena, "cursor=%s", elsewhere)), SP_INVALID);
+}
+END_TEST
+
+/* An empty value is the parameter absent, whatever its type (API.md §1;
+ * QA: clients sending every parameter, cursor= on a first page and q=
+ * from an empty search box, got 422): its default, no field error, and
+ * no part of the cursors' scope, so a cursor of ?q= pages the list
+ * without q and back. These were 422 before (name, colors, limit,
+ * since, cursor: "is not a cursor returned by this list"). */
+START_TEST(empty_values_are_absent)
+{
+    const char *q = "limit=&name=&color=&colors=&tags=&since=&cursor=&q=";
+    ck_assert_int_eq(read_query(q), SP_OK);
+    ck_assert_uint_eq(prob.nerrors, 0);
+    for (int f = 0; f < F_COUNT; f++) {
+        ck_assert_msg(!v[f].present, "%s= is present", specs[f].name);
+        ck_assert_ptr_null(v[f].str);
+    }
+    ck_assert_int_eq(v[F_LIMIT].i, 25);
+    ck_assert_int_eq(v[F_COLOR].i, 2);
+    /* "%20" is no empty value: q takes it, name refuses it */
+    ck_assert_int_eq(read_query("q=%20"), SP_OK);
+    ck_assert_str_eq(v[F_Q].str, " ");
+    ck_assert_int_eq(read_query("name=%20"), SP_INVALID);
+    /* the scope leaves an empty filter out, as an absent one */
+    req.query = "q=&colors=red&name=";
+    const char *with_empty = sp_query_scope(&req, specs, F_COUNT);
+    req.query = "colors=red";
+    ck_assert_str_eq(with_empty, sp_query_scope(&req, specs, F_COUNT));
+    const char *cursor = sp_cursor_encode(&arena, with_empty, "k", 7);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query(sp_arena_sprintf(&arena, "colors=red&q=&cursor=%s", cursor)),
+                     SP_OK);
+    ck_assert_int_eq(v[F_CURSOR].i, 7);
 }
 END_TEST
 
@@ -247,8 +283,10 @@ START_TEST(an_encoded_name_is_its_decoded_name)
     ck_assert_uint_eq(v[F_COLORS].set, 1u << 2);
     ck_assert_str_eq(v[F_NAME].str, "ab");
     ck_assert_str_eq(v[F_TAGS].items[0], "x");
-    /* bare, and with a bad value: refused under the decoded name */
-    ck_assert_int_eq(read_query("n%61me"), SP_INVALID);
+    /* with a bad value: refused under the decoded name (bare, it is
+     * absent: an empty value) */
+    ck_assert_int_eq(read_query("n%61me=%20"), SP_INVALID);
+    ck_assert(field_error("name"));
     ck_assert(!v[F_NAME].present);
     sp_problem_init(&prob);
     ck_assert_int_eq(read_query("%6Cimit=%zz"), SP_INVALID);
@@ -334,6 +372,7 @@ main(void)
     tcase_add_test(tc, an_encoded_repeat_takes_the_first_value);
     tcase_add_test(tc, an_undecodable_name_is_an_unknown_name);
     tcase_add_test(tc, lengths_count_code_points);
+    tcase_add_test(tc, empty_values_are_absent);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
