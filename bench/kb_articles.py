@@ -387,10 +387,15 @@ def cmd_queries(a):
         ("2 words, common+area", "%s %s" % (common[1], tp[0])),
         ("3 words, common+topic", "%s %s %s" % (common[2], tp[1], tp[0])),
         ("3 words, rare", "%s %s %s" % (tp[1], tp[0], tp[2][1])),
+        # No article holds "zzqx": the any-word fallback (sql/088), the
+        # frame words "long" and "take" left out as the worker leaves them.
+        ("question, any word: common+area",
+         "how long does a %s %s take zzqx" % (common[0], tp[0]), "{long,take}"),
+        ("question, any word: rare", "how long does a %s take zzqx" % tp[2][0], "{long,take}"),
     ]
     with open("%s/q-explain.txt" % a.out_dir, "w") as f:
-        for label, q in explain:
-            f.write("%s|%s\n" % (label, q))
+        for e in explain:
+            f.write("%s|%s|%s\n" % (e[0], e[1], e[2] if len(e) > 2 else "{}"))
     return 0
 
 

@@ -27,7 +27,7 @@
 /* --- rendering ------------------------------------------------------------- */
 
 /* The public view of API.md §8 (list rows: no html; search hits add
- * snippet and rank). */
+ * snippet, rank and match). */
 static void
 write_public(struct sp_jw *w, const struct sp_article *a, bool full)
 {
@@ -46,6 +46,7 @@ write_public(struct sp_jw *w, const struct sp_article *a, bool full)
     if (a->snippet != NULL) {
         sp_jw_kstr(w, "snippet", a->snippet);
         sp_jw_kfixed(w, "rank", a->rank, 6);
+        sp_jw_kstr(w, "match", a->match);
     }
     sp_jw_end(w);
 }

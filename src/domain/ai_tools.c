@@ -123,6 +123,9 @@ kb_search(struct run *rn, struct sp_problem *p)
     sp_buf_init(&b, rn->ctx->arena, 1024);
     struct sp_jw w;
     sp_jw_begin_object(&w, &b);
+    /* As public search's items say it (§8): no article holds every word
+     * of the query, these hold some. */
+    sp_jw_kstr(&w, "match", page.match_any ? "any" : "all");
     sp_jw_karray(&w, "articles");
     for (int i = 0; i < page.n; i++) {
         const struct sp_article *x = &page.items[i];

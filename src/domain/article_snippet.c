@@ -370,12 +370,57 @@ ranges_html(struct sp_arena *a, struct snippet *s)
     return b.data;
 }
 
-const char *
-sp_article_snippet_html(struct sp_arena *a, const char *headline, const char *source,
-                        const char *q)
+/* --- one line ---------------------------------------------------------------- */
+
+/* Whether the HTML out ends a clause, a "</mark>" after it skipped: a
+ * line break there reads as a space, elsewhere as "; ". */
+static bool
+ends_clause(const struct sp_buf *out)
 {
-    if (headline == NULL)
-        return NULL;
+    size_t n = out->len;
+    if (n >= 7 && memcmp(out->data + n - 7, "</mark>", 7) == 0)
+        n -= 7;
+    if (n >= 3 && memcmp(out->data + n - 3, "\xe2\x80\xa6", 3) == 0)
+        return true;   /* the ellipsis between fragments */
+    return n == 0 || strchr(".!?:;,", out->data[n - 1]) != NULL;
+}
+
+/* html on one line: the plain text keeps a line a block (a paragraph, a
+ * heading, a list item, a table's row: its cells between spaces), which
+ * a snippet showed as raw line breaks (QA: "Cancel.\nNotice Fee\n48 h
+ * or more none"). A run of blanks holding a line break is "; " between
+ * two blocks, a space after a clause's end or by the ellipsis, nothing at
+ * either end; a tab is a space. Blanks are never inside a tag or an
+ * entity, so the marks and the escaping are untouched. */
+static const char *
+one_line(struct sp_arena *a, const char *html)
+{
+    if (strpbrk(html, "\n\r\t") == NULL)
+        return html;
+    struct sp_buf b;
+    sp_buf_init(&b, a, strlen(html) + 16);
+    for (const char *c = html; *c != '\0';) {
+        size_t n = strspn(c, " \t\n\r");
+        if (n == 0) {
+            sp_buf_putc(&b, *c++);
+            continue;
+        }
+        bool line = strcspn(c, "\n\r") < n;
+        const char *next = c + n;
+        if (!line)
+            for (; c < next; c++)
+                sp_buf_putc(&b, ' ');
+        else if (b.len > 0 && *next != '\0')
+            sp_buf_puts(&b, ends_clause(&b) || strncmp(next, "\xe2\x80\xa6", 3) == 0 ? " "
+                                                                                     : "; ");
+        c = next;
+    }
+    return b.data;
+}
+
+static const char *
+snippet_html(struct sp_arena *a, const char *headline, const char *source, const char *q)
+{
     struct snippet s = {.src = source, .n = source != NULL ? strlen(source) : 0};
     /* A query without CJK text (most): no map, no scan of the source. */
     if (q == NULL || s.n == 0 || !sp_utf8_any(q, strlen(q), sp_utf8_cjk))
@@ -396,4 +441,13 @@ sp_article_snippet_html(struct sp_arena *a, const char *headline, const char *so
         s.nfrag--;
     add_windows(&s);
     return ranges_html(a, &s);
+}
+
+const char *
+sp_article_snippet_html(struct sp_arena *a, const char *headline, const char *source,
+                        const char *q)
+{
+    if (headline == NULL)
+        return NULL;
+    return one_line(a, snippet_html(a, headline, source, q));
 }

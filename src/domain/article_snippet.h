@@ -16,7 +16,9 @@ struct sp_arena;
 
 /*
  * The snippet as HTML in the arena: escaped text, matches in <mark>, at
- * most two fragments joined by " … "; NULL when headline is NULL.
+ * most two fragments joined by " … ", on one line (a run of blanks with a
+ * line break is "; ", or a space after a clause's end or by the " … ",
+ * nothing at either end; a tab a space); NULL when headline is NULL.
  *
  * headline: ts_headline's output over source, matches between \x01 and
  * \x02, fragments parted by \x05. source: the text it was cut from, valid

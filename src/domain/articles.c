@@ -3,8 +3,10 @@
  *
  * Search: support_search_query (websearch syntax; accents folded, CJK text
  * as character pairs: sql/055) over the weighted tsvector (title A, body
- * B); relevance is ts_rank_cd normalized to 0..1 (flag 32) and paged as
- * an integer key (rank × 10⁹, then id), so a cursor compares exactly.
+ * B), or, when no article holds every word, any of them but the
+ * question-frame words (sql/088, ranked_stmt); relevance is ts_rank_cd
+ * normalized to 0..1 (flag 32) and paged as an integer key (rank × 10⁹,
+ * then id), so a cursor compares exactly.
  * Snippets come from ts_headline over the first SNIPPET_SOURCE characters
  * of the plain text only, and only for the rows the page shows: headline
  * work grows with the text it reads (~0.5 ms per row on 2 000 characters).
@@ -32,6 +34,8 @@
 
 #include "core/arena.h"
 #include "core/ascii.h"
+#include "core/buf.h"
+#include "core/embed.h"
 #include "core/json_writer.h"
 #include "core/markdown.h"
 #include "core/utf8.h"
@@ -400,10 +404,10 @@ sp_article_preview(struct sp_ctx *ctx, const char *markdown, size_t len, const c
 
 /* --- lists ----------------------------------------------------------------- */
 
-enum { LP_Q, LP_TAG, LP_STATUS, LP_AFTER_KEY, LP_AFTER_ID, LP_LIMIT, LP_COUNT };
+enum { LP_Q, LP_TAG, LP_STATUS, LP_AFTER_KEY, LP_AFTER_ID, LP_LIMIT, LP_FRAMES, LP_COUNT };
 static const char *const list_names[LP_COUNT + 1] = {
     [LP_Q] = "q", [LP_TAG] = "tag", [LP_STATUS] = "status", [LP_AFTER_KEY] = "after_key",
-    [LP_AFTER_ID] = "after_id", [LP_LIMIT] = "limit", NULL};
+    [LP_AFTER_ID] = "after_id", [LP_LIMIT] = "limit", [LP_FRAMES] = "frames", NULL};
 
 /* The list rows of the statements without a search: no snippet. */
 #define NO_SNIPPET "NULL::text AS snippet, NULL::text AS snippet_source"
@@ -425,15 +429,31 @@ static struct sp_stmt newest_stmt = SP_STMT_NAMED(
 /* Published, by relevance to :q (support_article_ranked, sql/013);
  * snippets only for the rows the page shows, not the look-ahead row. A
  * :q that names nothing to look for (wordless_stmt) finds nothing here,
- * so that only an empty page needs to ask why. */
+ * so that only an empty page needs to ask why.
+ * When no article holds every word of :q (not on this page: at all),
+ * any of its words is asked instead (sql/088: :frames, the question's
+ * frame words, left out), ranked alike; match_any says so on each row.
+ * The strict page comes first and the any-word one is run only when it
+ * is empty and the strict query matches no article (one-time filters:
+ * a search that finds something costs one probe of the strict query's
+ * index more only on a page past its last hit). One statement, one
+ * round trip either way; the snippet marks what the query used found. */
+#define RANKED_PAGE(rel)                                                                     \
+    " SELECT h.id, h.key FROM " rel ", support_article_ranked(" rel ".query, :tag,"          \
+    "  :after_key::bigint, :after_id::bigint, :limit::integer) h"
 static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
     "article_ranked",
-    "WITH q AS (SELECT support_search_query(:q) AS query),"
-    " hits AS (SELECT h.id, h.key, row_number() OVER (ORDER BY h.key DESC, h.id DESC) AS n"
-    "  FROM q, support_article_ranked(q.query, :tag, :after_key::bigint, :after_id::bigint,"
-    "                                 :limit::integer) h"
-    "  WHERE NOT ''::tsvector @@ q.query)"
-    " SELECT " ARTICLE_COLS ", hits.key,"
+    "WITH s AS (SELECT support_search_query(:q) AS query),"
+    " strict AS MATERIALIZED (" RANKED_PAGE("s") " WHERE NOT ''::tsvector @@ s.query),"
+    " fallback AS (SELECT support_search_any_query(s.query, :frames::text[]) AS query FROM s"
+    "  WHERE NOT EXISTS (SELECT 1 FROM strict) AND NOT EXISTS (SELECT 1"
+    "   FROM support_knowledge_articles a WHERE a.is_published AND a.search @@ s.query AND"
+    TAG_MATCHES ")),"
+    " q AS (SELECT coalesce(f.query, s.query) AS query, f.query IS NOT NULL AS match_any"
+    "  FROM s LEFT JOIN fallback f ON f.query <> s.query),"
+    " hits AS (SELECT p.id, p.key, row_number() OVER (ORDER BY p.key DESC, p.id DESC) AS n"
+    "  FROM (SELECT * FROM strict UNION ALL" RANKED_PAGE("q") " WHERE q.match_any) p)"
+    " SELECT " ARTICLE_COLS ", hits.key, q.match_any,"
     "  ts_headline('support_text', t.source, q.query,"
     "   'StartSel=\"\x01\", StopSel=\"\x02\", MaxWords=30, MinWords=12, MaxFragments=2,"
     " FragmentDelimiter=\"\x05\"') AS snippet, t.source AS snippet_source"
@@ -486,6 +506,29 @@ list_stmt(const struct sp_article_filter *f)
 }
 
 static void
+add_frame(const char *term, size_t len, void *arg)
+{
+    struct sp_buf *b = arg;
+    sp_buf_puts(b, b->len > 1 ? ",\"" : "\"");   /* after '{': the first */
+    sp_buf_append(b, term, len);
+    sp_buf_putc(b, '"');
+}
+
+/* q's question-frame words as a text[] literal ({"take","long"}): the AI
+ * retrieval's list (core/embed), which the any-word search leaves out as
+ * retrieval does. Stems of a fixed list: no quote or backslash inside. */
+static const char *
+frames_param(struct sp_arena *a, const char *q)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 64);
+    sp_buf_putc(&b, '{');
+    sp_embed_frame_terms(q, strlen(q), add_frame, &b);
+    sp_buf_putc(&b, '}');
+    return b.data;
+}
+
+static void
 list_params(struct sp_arena *a, const struct sp_article_filter *f, const char *params[LP_COUNT])
 {
     static const char *const status[] = {
@@ -495,6 +538,7 @@ list_params(struct sp_arena *a, const struct sp_article_filter *f, const char *p
     params[LP_TAG] = f->tag;
     params[LP_STATUS] = status[f->status];
     params[LP_LIMIT] = sp_db_page_fetch(a, f->limit);
+    params[LP_FRAMES] = f->q != NULL ? frames_param(a, f->q) : NULL;
     if (f->after.id == 0)
         return;
     params[LP_AFTER_ID] = sp_arena_sprintf(a, "%lld", f->after.id);
@@ -527,12 +571,15 @@ sp_article_list(struct sp_ctx *ctx, const struct sp_article_filter *f,
     out->more = next_id != 0;
     out->items = sp_arena_calloc(ctx->arena, (size_t)out->n + 1, sizeof(*out->items));
     int key = PQfnumber(r, "key"), snippet = PQfnumber(r, "snippet");
-    int source = PQfnumber(r, "snippet_source");
+    int source = PQfnumber(r, "snippet_source"), any = PQfnumber(r, "match_any");
+    out->match_any = out->n > 0 && any >= 0 && sp_db_bool(r, 0, any);
     for (int i = 0; i < out->n; i++) {
         read_article(r, i, false, &out->items[i]);
         out->items[i].snippet = sp_article_snippet_html(
             ctx->arena, sp_db_str(r, i, snippet), sp_db_str(r, i, source), f->q);
         out->items[i].rank = (double)sp_db_int(r, i, key) / RANK_SCALE;
+        if (any >= 0)
+            out->items[i].match = out->match_any ? "any" : "all";
     }
     if (out->more)
         out->next = (struct sp_cursor_key){true, sp_db_int(r, out->n - 1, key), next_id};

@@ -51,6 +51,9 @@ struct sp_article {
      * matches in <mark>) and the relevance, 0..1. */
     const char *snippet;
     double rank;
+    /* "all": the article holds every word of q; "any": no article does,
+     * this one holds some (API.md §8 Search: the any-word fallback). */
+    const char *match;
 };
 
 /* What a create or a patch gives; NULL / unset members keep what is
@@ -123,6 +126,7 @@ struct sp_article_page {
     int n;
     bool more;
     struct sp_cursor_key next; /* when more */
+    bool match_any;            /* ranked: the items' match is "any" */
 };
 
 /* One page of articles (list rows: no html or markdown). The cursor's

@@ -10,8 +10,9 @@
  * and \x04, and no \x01, \x02 or \x05 (stored text has no controls).
  * Aborts unless the snippet is valid UTF-8; its <mark> and </mark>
  * alternate, none left open, and no other '<' is in it; marks removed,
- * it is one or two fragments of the escaped source's text parted by
- * " … "; and, for a q of CJK
+ * it is one line (no line break or tab) and, blanks and ';' aside (a
+ * line break is "; " or a space), one or two fragments of the escaped
+ * source's text parted by "…"; and, for a q of CJK
  * characters only that the source holds, a CJK character is marked.
  * Build: scripts/dev fuzz article_snippet (replayed by `make check`).
  */
@@ -29,7 +30,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
-#define ELLIPSIS " \xe2\x80\xa6 "
+#define ELLIPSIS "\xe2\x80\xa6"   /* unblanked */
 
 /* The next part of the input up to a NUL, valid UTF-8. */
 static char *
@@ -145,11 +146,27 @@ unmarked(struct sp_arena *a, const char *out, bool *cjk_marked)
     return text;
 }
 
-/* Whether text is one or two fragments of esc, parted by " … ": the
- * text itself may hold " … ", so each place of it is tried. */
+/* s without blanks and ';': the snippet is one line, a line break "; "
+ * or a space. */
+static char *
+unblanked(struct sp_arena *a, const char *s)
+{
+    char *out = sp_arena_alloc(a, strlen(s) + 1), *o = out;
+    for (; *s != '\0'; s++)
+        if (strchr(" \t\n\r;", *s) == NULL)
+            *o++ = *s;
+    *o = '\0';
+    return out;
+}
+
+/* Whether text is one or two fragments of esc, parted by "…" (both
+ * unblanked): the text itself may hold "…", so each place of it is
+ * tried. */
 static bool
 fragments_of(struct sp_arena *a, const char *text, const char *esc)
 {
+    text = unblanked(a, text);
+    esc = unblanked(a, esc);
     if (strstr(esc, text) != NULL)
         return true;
     for (const char *p = text; (p = strstr(p, ELLIPSIS)) != NULL; p++)
@@ -180,6 +197,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     as_source(src);
     const char *out = sp_article_snippet_html(&a, headline(&a, src, data, size), src, q);
     CHECK(out != NULL && sp_utf8_valid(out, strlen(out)));
+    CHECK(strpbrk(out, "\n\r\t") == NULL);
     bool cjk_marked;
     char *text = unmarked(&a, out, &cjk_marked);
     CHECK(fragments_of(&a, text, escaped(&a, src)));

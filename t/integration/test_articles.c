@@ -836,12 +836,19 @@ slugs_of(struct json_object *list)
     return slugs;
 }
 
+/* Only articles holding every word: "q w" that none holds lists those
+ * holding some, "match":"any" (a_question_no_article_answers_whole_...),
+ * which here is no find. */
 static const char *
 found(const char *q, const char *w)
 {
     struct sp_t_resp *r = search(sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("%s %s", q, w))));
     sp_t_assert_json(r, 200);
-    const char *slugs = slugs_of(sp_t_jget(r->json, "data"));
+    struct json_object *data = sp_t_jget(r->json, "data");
+    const char *slugs = "";
+    if (json_object_array_length(data) > 0 &&
+        strcmp(sp_t_jstr(json_object_array_get_idx(data, 0), "match"), "all") == 0)
+        slugs = slugs_of(data);
     sp_t_resp_free(r);
     return slugs;
 }
@@ -934,6 +941,95 @@ snippet_of(const char *q, const char *tag)
     ck_assert_msg(strpbrk(snip, "\x01\x02\x03\x04\x05") == NULL, "controls in %s", snip);
     return snip;
 }
+
+/* GET /support/articles?q=&tag=: the slugs found, comma-separated, and
+ * the items' match ("all" or "any"; "" for none) in *match. */
+static const char *
+found_in(const char *q, const char *tag, const char **match)
+{
+    struct sp_t_resp *r = search(sp_t_fmt("q=%s&tag=%s", sp_t_urlencode(q), tag));
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jget(r->json, "data");
+    const char *slugs = slugs_of(data);
+    *match = "";
+    for (size_t i = 0; i < json_object_array_length(data); i++) {
+        const char *m = sp_t_jstr(json_object_array_get_idx(data, i), "match");
+        ck_assert(i == 0 || strcmp(m, *match) == 0);
+        *match = sp_t_fmt("%s", m);
+    }
+    sp_t_resp_free(r);
+    return slugs;
+}
+
+/* QA: a question typed into search ("how long does a refund take", "my
+ * refund has not arrived") found nothing while the AI answered it: every
+ * word was required. When no article holds them all, any of them is
+ * asked, ranked (the question's frame words left out, as the AI leaves
+ * them out), and the items say "match":"any"; a query some article
+ * answers whole lists only those; a negated word gets no fallback. */
+START_TEST(a_question_no_article_answers_whole_finds_articles_with_its_words)
+{
+    const char *w = sp_t_unique_word(), *x = sp_t_unique_word();
+    const char *tag = sp_t_fmt("t%s", sp_t_unique_word());
+    const char *extra = sp_t_fmt("\"is_published\":true,\"tags\":[%s]", sp_t_jq(tag));
+    const char *both = slug(), *one = slug(), *frames = slug();
+    sp_t_resp_free(create(both, sp_t_fmt("How %s and %s work", w, x),
+                          "Money goes back to your card within 5 to 10 business days.", extra));
+    sp_t_resp_free(create(one, sp_t_fmt("About %s", w), "Text.", extra));
+    sp_t_resp_free(create(frames, "Waiting", "It can take a long time.", extra));
+    const char *match;
+    /* strict: only the article holding both */
+    ck_assert_str_eq(found_in(sp_t_fmt("%s %s", w, x), tag, &match), both);
+    ck_assert_str_eq(match, "all");
+    /* no article holds "long", "take" and w together: w, not the frame
+     * words (the third article holds those only) */
+    ck_assert_str_eq(found_in(sp_t_fmt("how long does %s and %s take", w, x), tag, &match),
+                     sp_t_fmt("%s,%s", both, one));
+    ck_assert_str_eq(match, "any");
+    const char *s2 = found_in(sp_t_fmt("my %s has not arrived", w), tag, &match);
+    ck_assert_msg(strcmp(s2, sp_t_fmt("%s,%s", both, one)) == 0 ||
+                      strcmp(s2, sp_t_fmt("%s,%s", one, both)) == 0, "found %s", s2);
+    ck_assert_str_eq(match, "any");
+    ck_assert_str_eq(found_in(sp_t_fmt("when will i get my %s", x), tag, &match), both);
+    ck_assert_str_eq(match, "any");
+    /* a negated word: as typed, no fallback */
+    ck_assert_str_eq(found_in(sp_t_fmt("%s arrived -%s", w, x), tag, &match), "");
+    /* the fallback pages with its cursor */
+    struct sp_t_resp *r = search(sp_t_fmt("q=%s&tag=%s&limit=1",
+                                          sp_t_urlencode(sp_t_fmt("%s %s refunds", w, x)), tag));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(slugs_of(sp_t_jget(r->json, "data")), both);
+    const char *cursor = sp_t_urlencode(sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = search(sp_t_fmt("q=%s&tag=%s&cursor=%s",
+                        sp_t_urlencode(sp_t_fmt("%s %s refunds", w, x)), tag, cursor));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(slugs_of(sp_t_jget(r->json, "data")), one);
+    ck_assert_ptr_null(sp_t_jget(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* QA: q=cancel booking showed "…choose Change or <mark>Cancel</mark>.\n
+ * Notice | Fee\n48 h or more | none\nless than": the plain text's lines
+ * (and the demo's table, stored with pipes) as they stand. A snippet is
+ * one line: a table's cells between spaces, its rows and the text's
+ * blocks parted by "; " (a space after a sentence's end). */
+START_TEST(a_snippet_is_one_line_of_text)
+{
+    const char *tag = sp_t_fmt("t%s", sp_t_unique_word());
+    sp_t_resp_free(create(slug(), "Change or cancel a booking",
+                          "Open **My bookings**, pick the booking and choose *Change* or "
+                          "*Cancel*.\n\n| Notice | Fee |\n|---|---|\n| 48 h or more | none |\n"
+                          "| less than 48 h | 20 % |\n",
+                          sp_t_fmt("\"is_published\":true,\"tags\":[%s]", sp_t_jq(tag))));
+    const char *snip = snippet_of("cancel booking", tag);
+    ck_assert_msg(strpbrk(snip, "\n\r\t|") == NULL, "snippet %s", snip);
+    ck_assert_msg(strstr(snip, "<mark>Cancel</mark>. Notice Fee; 48 h or more none; less than")
+                      != NULL,
+                  "snippet %s", snip);
+}
+END_TEST
 
 /* kb_search (the AI's tool, API.md §9) run by a customer: the slugs it
  * finds for query, and the first one's summary in *summary. */
@@ -1410,6 +1506,8 @@ articles_suite(void)
     tcase_add_test(tc, a_search_with_no_word_to_find_is_422_and_negation_narrows);
     tcase_add_test(tc, search_folds_accents_and_splits_cjk_text);
     tcase_add_test(tc, search_marks_cjk_matches_in_the_snippet);
+    tcase_add_test(tc, a_question_no_article_answers_whole_finds_articles_with_its_words);
+    tcase_add_test(tc, a_snippet_is_one_line_of_text);
     tcase_add_test(tc, search_folds_katakana_and_latin_widths);
     tcase_add_test(tc, a_long_unbroken_cjk_article_saves_and_is_searchable);
     tcase_add_test(tc, an_article_of_one_long_underscore_run_saves_and_is_found);

@@ -138,6 +138,27 @@ START_TEST(cjk_snippets_escape_and_keep_brackets)
 }
 END_TEST
 
+/* QA: "…choose Change or <mark>Cancel</mark>.\nNotice Fee\n48 h or more
+ * none\nless than": the plain text's lines (blocks, a table's rows) came
+ * out as raw line breaks. */
+START_TEST(a_snippet_is_one_line)
+{
+    const char *src = "Open My bookings and choose Change or Cancel.\nNotice Fee\n"
+                      "48 h or more none\nless than 48 h 20 %\n";
+    ck_assert_str_eq(snip("choose Change or \x01" "Cancel\x02.\nNotice Fee\n48 h or more none"
+                          "\nless than", src, "cancel"),
+                     "choose Change or <mark>Cancel</mark>. Notice Fee; 48 h or more none; "
+                     "less than");
+    /* a marked word before the break; breaks at a fragment's edges and
+     * by the ellipsis; a tab */
+    ck_assert_str_eq(snip("\nNotice \x01" "Fee\x02\n48 h\t<\n\x05\n less than\n", src, "fee"),
+                     "Notice <mark>Fee</mark>; 48 h &lt; \xe2\x80\xa6 less than");
+    /* a CJK query's fragments too */
+    ck_assert_str_eq(snip("退款需要\n五天", "退款需要\n五天", "退款"),
+                     "<mark>退款</mark>需要; 五天");
+}
+END_TEST
+
 static Suite *
 article_snippet_suite(void)
 {
@@ -150,6 +171,7 @@ article_snippet_suite(void)
     tcase_add_test(tc, a_mixed_query_marks_both);
     tcase_add_test(tc, windows_cut_at_whole_characters);
     tcase_add_test(tc, cjk_snippets_escape_and_keep_brackets);
+    tcase_add_test(tc, a_snippet_is_one_line);
     suite_add_tcase(s, tc);
     return s;
 }
