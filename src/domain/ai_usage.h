@@ -5,9 +5,10 @@
  *   1. support_ai_interactions summed per UTC hour, model and user — a
  *      side (customer, or staff for an agent or admin: one person) and an
  *      id, customers and staff being numbered apart — (requests,
- *      errors, prompt and completion tokens, average and p95 latency) into support_ai_usage_hourly, upserted for every hour of
- *      the window (the last 24 hours; 8 days with backfill), so re-runs
- *      and late rows converge on the same numbers;
+ *      errors, prompt and completion tokens, average and p95 latency)
+ *      into support_ai_usage_hourly, upserted for every hour of the
+ *      window (the last 24 hours; 8 days with backfill), so re-runs and
+ *      late rows converge on the same numbers;
  *   2. anomalies of the last 24 complete hours (also with backfill: older
  *      hours' baselines would reach past the aggregate) flagged into
  *      support_ai_usage_anomalies:
