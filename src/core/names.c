@@ -244,6 +244,20 @@ sp_name_reserved(struct sp_arena *a, const char *s, const char *from_name)
 
 /* --- exact-match names ------------------------------------------------------ */
 
+/* s[0..n) case folded and normalized (norm), copied into the arena;
+ * NULL when libunistring fails or (empty_null) nothing is left. */
+static const char *
+folded(struct sp_arena *a, const uint8_t *s, size_t n, uninorm_t norm, bool empty_null)
+{
+    size_t len = 0;
+    uint8_t *f = u8_casefold(s, n, NULL, norm, NULL, &len);
+    if (f == NULL)
+        return NULL;
+    const char *kept = len > 0 || !empty_null ? sp_arena_strndup(a, (const char *)f, len) : NULL;
+    free(f);
+    return kept;
+}
+
 const char *
 sp_name_fold(struct sp_arena *a, const char *s, size_t n)
 {
@@ -254,13 +268,7 @@ sp_name_fold(struct sp_arena *a, const char *s, size_t n)
         return sp_ascii_lower(sp_arena_strndup(a, s, n));
     if (!sp_utf8_valid(s, n))   /* u8_casefold would pass such bytes on */
         return NULL;
-    size_t len = 0;
-    uint8_t *f = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, NULL, &len);
-    if (f == NULL)
-        return NULL;
-    const char *kept = sp_arena_strndup(a, (const char *)f, len);
-    free(f);
-    return kept;
+    return folded(a, (const uint8_t *)s, n, UNINORM_NFC, false);
 }
 
 const char *
@@ -272,11 +280,5 @@ sp_name_fold_compat(struct sp_arena *a, const char *s, size_t n)
      * its letter compose. */
     size_t m = 0;
     const uint8_t *seen = rewritten(a, s, n, invisible_dropped, &m);
-    size_t len = 0;
-    uint8_t *f = u8_casefold(seen, m, NULL, UNINORM_NFKC, NULL, &len);
-    if (f == NULL)
-        return NULL;
-    const char *kept = len > 0 ? sp_arena_strndup(a, (const char *)f, len) : NULL;
-    free(f);
-    return kept;
+    return folded(a, seen, m, UNINORM_NFKC, true);
 }
